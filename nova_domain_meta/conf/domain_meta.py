@@ -1,0 +1,74 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Options of the ``[domain_meta]`` group in nova.conf."""
+
+from oslo_config import cfg
+
+GROUP_NAME = 'domain_meta'
+
+domain_meta_group = cfg.OptGroup(
+    GROUP_NAME,
+    title='Nova domain metadata plugin options',
+    help="""
+Options for the nova-domain-meta libvirt driver, enabled with
+``[DEFAULT] compute_driver = domain_meta.LibvirtDriver``.
+""")
+
+metadata_opts = [
+    cfg.IntOpt(
+        'max_value_length',
+        default=1024,
+        min=64,
+        max=65536,
+        help="""
+Maximum number of characters kept from any single value written into the
+domain metadata: a display name, an image property, a flavor extra spec, a
+tag.
+
+Names and properties come from users and image owners and have no useful
+upper bound. A longer value is cut to this length, marked with
+``truncated="true"`` in our namespace, and a warning is logged; the
+instance operation always goes on.
+"""),
+    cfg.IntOpt(
+        'max_items',
+        default=256,
+        min=1,
+        max=10000,
+        help="""
+Maximum number of entries written for any one list in the domain metadata
+(image properties, flavor extra specs, tags). Entries are sorted by name
+and the first ones are kept; the list is then marked with
+``truncated="true"`` and a warning is logged.
+"""),
+    cfg.BoolOpt(
+        'image_properties',
+        default=True,
+        help="""
+Write every property of the instance's boot image into our metadata
+element, including those Nova does not model, as Nova recorded them in the
+instance's system metadata when it was built. Disable this if image
+properties on your cloud carry data that host operators must not read.
+"""),
+]
+
+
+def register_opts(conf):
+    """Register our option group and options on ``conf``."""
+    conf.register_group(domain_meta_group)
+    conf.register_opts(metadata_opts, group=domain_meta_group)
+
+
+def list_opts():
+    """Return our options for oslo-config-generator, grouped."""
+    return {domain_meta_group: metadata_opts}
