@@ -1,0 +1,132 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Every metadata class formats and parses back to the same object."""
+
+from lxml import etree
+from nova import exception
+
+from nova_domain_meta import metadata
+from nova_domain_meta.metadata import builder
+from nova_domain_meta.metadata import domain_meta
+from nova_domain_meta.metadata import nova_instance
+from tests.unit import base
+from tests.unit.metadata import fakes
+
+
+def _round_trip(obj, klass):
+    parsed = klass()
+    parsed.parse_dom(etree.fromstring(obj.to_xml()))
+    return parsed
+
+
+class TestNovaInstanceRoundTrip(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        inst = fakes.instance(image_properties={'os_distro': 'debian'},
+                              extra_specs={'hw:cpu_policy': 'shared'})
+        self.meta = builder.build_nova_instance(fakes.driver_metadata(inst),
+                                                fakes.LIMITS)
+
+    def test_instance_round_trips(self):
+        parsed = _round_trip(self.meta, nova_instance.NovaInstance)
+        self.assertEqual(self.meta.to_xml(), parsed.to_xml())
+        self.assertEqual('web-1', parsed.name)
+        self.assertEqual(fakes.CREATED.timestamp(), parsed.creationTime)
+
+    def test_each_child_round_trips(self):
+        for obj, klass in ((self.meta.flavor, nova_instance.NovaFlavor),
+                           (self.meta.image, nova_instance.NovaImage),
+                           (self.meta.owner, nova_instance.NovaOwner),
+                           (self.meta.ports, nova_instance.NovaPorts),
+                           (self.meta.ports.ports[0], nova_instance.NovaPort),
+                           (self.meta.ports.ports[0].ips[2],
+                            nova_instance.NovaIp)):
+            self.assertEqual(obj.to_xml(), _round_trip(obj, klass).to_xml(),
+                             klass.__name__)
+
+    def test_parsed_values_are_typed(self):
+        parsed = _round_trip(self.meta, nova_instance.NovaInstance)
+        self.assertEqual(2048, parsed.flavor.memory)
+        self.assertEqual({'hw:cpu_policy': 'shared'},
+                         parsed.flavor.extra_specs)
+        self.assertEqual(1, parsed.image.image_meta.min_disk)
+        self.assertEqual([('fixed', '192.168.1.30', 4),
+                          ('fixed', 'fd37:44e8:ad06::30', 6),
+                          ('floating', '203.0.113.17', 4)],
+                         [(ip.ip_type, ip.address, ip.ip_version)
+                          for ip in parsed.ports.ports[0].ips])
+
+    def test_reads_the_1_0_namespace(self):
+        xml = self.meta.to_xml().replace(metadata.NOVA_NS,
+                                         metadata.NOVA_NS_1_0)
+        parsed = nova_instance.NovaInstance()
+        parsed.parse_dom(etree.fromstring(xml))
+        self.assertEqual('web-1', parsed.name)
+        self.assertEqual('m1.small', parsed.flavor.name)
+        self.assertEqual(metadata.NOVA_NS_1_0, parsed.ns_uri)
+
+    def test_rejects_another_element(self):
+        other = etree.fromstring('<instance xmlns="urn:other"/>')
+        self.assertRaises(exception.InvalidInput,
+                          nova_instance.NovaInstance().parse_dom, other)
+
+
+class TestDomainMetaRoundTrip(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        inst = fakes.instance(image_properties={'os_distro': 'debian'},
+                              tags=['prod', 'db'])
+        self.meta = fakes.domain_meta(inst)
+
+    def test_instance_round_trips(self):
+        parsed = _round_trip(self.meta, domain_meta.DomainMetaInstance)
+        self.assertEqual(self.meta, parsed)
+        self.assertEqual('compute-7', parsed.host)
+        self.assertEqual(['db', 'prod'], [t.value for t in parsed.tags])
+
+    def test_each_child_round_trips(self):
+        for obj in ([self.meta.image] + self.meta.image.properties +
+                    self.meta.block_devices + self.meta.ports +
+                    self.meta.tags):
+            self.assertEqual(obj, _round_trip(obj, type(obj)),
+                             type(obj).__name__)
+
+    def test_typed_attributes_parse_back(self):
+        parsed = _round_trip(self.meta, domain_meta.DomainMetaInstance)
+        data = parsed.block_devices[1]
+        self.assertEqual((5, False, None), (data.size,
+                                            data.delete_on_termination,
+                                            data.boot_index))
+        self.assertEqual(0, parsed.block_devices[0].boot_index)
+        self.assertEqual(1450, parsed.ports[0].mtu)
+
+    def test_truncation_marks_round_trip(self):
+        limits = builder.Limits(max_value_length=64, max_items=1)
+        inst = fakes.instance(image_properties={'a': 'x' * 100, 'b': '1'},
+                              tags=['one', 'two'])
+        meta = fakes.domain_meta(inst, limits=limits)
+        parsed = _round_trip(meta, domain_meta.DomainMetaInstance)
+        self.assertTrue(parsed.image.properties_truncated)
+        self.assertTrue(parsed.tags_truncated)
+        node = etree.fromstring(meta.to_xml())
+        prop = node.find('.//{%s}property' % metadata.DOMAIN_META_NS)
+        self.assertEqual('true', prop.get('truncated'))
+        self.assertEqual(64, len(prop.text))
+
+    def test_rejects_nova_element(self):
+        self.assertRaises(
+            exception.InvalidInput, domain_meta.DomainMetaInstance().parse_dom,
+            etree.fromstring('<i:instance xmlns:i="%s"/>' %
+                             metadata.NOVA_NS))
