@@ -1,0 +1,189 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Booting servers writes complete, correct metadata into the domain."""
+
+import copy
+import datetime
+
+from nova.tests.fixtures import neutron as neutron_fixture
+from oslo_utils.fixture import uuidsentinel as uuids
+
+from nova_domain_meta import metadata
+from nova_domain_meta.metadata import nova_instance
+from tests.functional import base
+
+FLOATING_IP = '203.0.113.17'
+
+
+class TestBootMetadata(base.DomainMetaTestBase):
+    """What a freshly booted server's domain says about it."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_compute()
+
+    def test_boot_from_image_writes_both_elements(self):
+        server = self._create_server(name='web-1', networks='auto')
+        nova = self.nova_meta(server)
+        ndm = self.ndm_meta(server)
+
+        self.assertEqual('web-1', self.xpath(nova, 'string(nova:name)'))
+        self.assertEqual('image', self.xpath(nova, 'string(nova:root/@type)'))
+        self.assertEqual(server['image']['id'],
+                         self.xpath(nova, 'string(nova:root/@uuid)'))
+        self.assertEqual(server['flavor']['original_name'],
+                         self.xpath(nova, 'string(nova:flavor/@name)'))
+        self.assertEqual(
+            str(server['flavor']['ram']),
+            self.xpath(nova, 'string(nova:flavor/nova:memory)'))
+        self.assertEqual(
+            server['user_id'],
+            self.xpath(nova, 'string(nova:owner/nova:user/@uuid)'))
+        self.assertEqual(
+            server['tenant_id'],
+            self.xpath(nova, 'string(nova:owner/nova:project/@uuid)'))
+        self.assertEqual(self.USER_NAME,
+                         self.xpath(nova, 'string(nova:owner/nova:user)'))
+        self.assertEqual(self.PROJECT_NAME,
+                         self.xpath(nova, 'string(nova:owner/nova:project)'))
+
+        self.assertEqual(server['id'], ndm.get('uuid'))
+        self.assertEqual('compute1', self.xpath(ndm, 'string(ndm:host)'))
+        self.assertEqual(server['OS-EXT-AZ:availability_zone'],
+                         self.xpath(ndm, 'string(ndm:availabilityZone)'))
+        self.assertEqual(server['image']['id'],
+                         self.xpath(ndm, 'string(ndm:image/@uuid)'))
+        root = self.xpath(ndm, 'ndm:blockDevices/ndm:blockDevice')[0]
+        self.assertEqual(
+            {'device': 'vda', 'bus': 'virtio', 'type': 'disk',
+             'source': 'image', 'destination': 'local', 'bootIndex': '0'},
+            {k: root.get(k) for k in ('device', 'bus', 'type', 'source',
+                                      'destination', 'bootIndex')})
+
+    def test_creation_time_is_the_instance_creation_time(self):
+        server = self._create_server(networks='none')
+        created = datetime.datetime.strptime(
+            server['created'], '%Y-%m-%dT%H:%M:%SZ')
+        self.assertEqual(created.strftime('%Y-%m-%d %H:%M:%S'),
+                         self.xpath(self.nova_meta(server),
+                                    'string(nova:creationTime)'))
+        self.assertEqual(server['created'],
+                         self.xpath(self.ndm_meta(server),
+                                    'string(ndm:createdAt)'))
+
+    def test_creation_time_survives_hard_reboot(self):
+        server = self._create_server(networks='none')
+        before = self.xpath(self.nova_meta(server),
+                            'string(nova:creationTime)')
+        defined = len(self.recorder.domains(self.domain_name(server)))
+        self._reboot_server(server, hard=True)
+        self.assertGreater(
+            len(self.recorder.domains(self.domain_name(server))), defined,
+            'hard reboot did not redefine the domain')
+        self.assertEqual(before, self.xpath(self.nova_meta(server),
+                                            'string(nova:creationTime)'))
+
+    def test_no_network_writes_empty_ports(self):
+        server = self._create_server(networks='none')
+        self.assertEqual([], self.xpath(self.nova_meta(server),
+                                        'nova:ports/nova:port'))
+        self.assertEqual([], self.xpath(self.ndm_meta(server),
+                                        'ndm:ports/ndm:port'))
+
+    def _port(self, port_id, mac, addresses):
+        port = copy.deepcopy(neutron_fixture.NeutronFixture.port_1)
+        port.update(id=port_id, mac_address=mac, fixed_ips=[
+            {'ip_address': address, 'subnet_id': subnet['id']}
+            for address, subnet in addresses])
+        self.neutron._ports[port_id] = port
+        return port
+
+    def test_several_ports_with_ipv4_and_ipv6(self):
+        nf = neutron_fixture.NeutronFixture
+        first = self._port(uuids.port_a, 'fa:16:3e:00:00:0a', [
+            ('192.168.1.50', nf.subnet_1),
+            ('fd37:44e8:ad06::50', nf.subnet_ipv6_1)])
+        second = self._port(uuids.port_b, 'fa:16:3e:00:00:0b', [
+            ('192.168.1.51', nf.subnet_1),
+            ('fd37:44e8:ad06::51', nf.subnet_ipv6_1)])
+        server = self._create_server(
+            networks=[{'port': first['id']}, {'port': second['id']}])
+
+        nova = self.nova_meta(server)
+        ports = {p.get('uuid'): sorted((ip.get('type'), ip.get('address'),
+                                        ip.get('ipVersion'))
+                                       for ip in p)
+                 for p in self.xpath(nova, 'nova:ports/nova:port')}
+        self.assertEqual({
+            first['id']: [('fixed', '192.168.1.50', '4'),
+                          ('fixed', 'fd37:44e8:ad06::50', '6')],
+            second['id']: [('fixed', '192.168.1.51', '4'),
+                           ('fixed', 'fd37:44e8:ad06::51', '6')],
+        }, ports)
+        ndm_ports = {p.get('uuid'): (p.get('mac'), p.get('network'),
+                                     p.get('vifType'))
+                     for p in self.xpath(self.ndm_meta(server),
+                                         'ndm:ports/ndm:port')}
+        self.assertEqual({
+            first['id']: ('fa:16:3e:00:00:0a', nf.network_1['id'], 'ovs'),
+            second['id']: ('fa:16:3e:00:00:0b', nf.network_1['id'], 'ovs'),
+        }, ndm_ports)
+
+    def test_floating_ip_is_written_under_its_port(self):
+        nf = neutron_fixture.NeutronFixture
+        port = self._port(uuids.port_fip, 'fa:16:3e:00:00:0c', [
+            ('192.168.1.60', nf.subnet_1)])
+        # NeutronFixture never returns floating IPs; answer as Neutron does
+        # for the fixed address the port holds.
+        floating = {'id': uuids.fip, 'floating_ip_address': FLOATING_IP,
+                    'fixed_ip_address': '192.168.1.60',
+                    'port_id': port['id'],
+                    'floating_network_id': uuids.public}
+
+        def list_floatingips(retrieve_all=True, **params):
+            match = all(floating.get(k) == v for k, v in params.items()
+                        if k in floating)
+            return {'floatingips': [floating] if match else []}
+        self.neutron.list_floatingips = list_floatingips
+
+        server = self._create_server(networks=[{'port': port['id']}])
+        ips = [(ip.get('type'), ip.get('address'), ip.get('ipVersion'))
+               for ip in self.xpath(
+                   self.nova_meta(server),
+                   "nova:ports/nova:port[@uuid='%s']/nova:ip" % port['id'])]
+        self.assertEqual([('fixed', '192.168.1.60', '4'),
+                          ('floating', FLOATING_IP, '4')], ips)
+
+    def test_boot_from_volume_names_the_root_volume(self):
+        volume_id = self.cinder.IMAGE_BACKED_VOL
+        server = self.boot_from_volume(volume_id, networks='none')
+        nova = self.nova_meta(server)
+        self.assertEqual('volume', self.xpath(nova,
+                                              'string(nova:root/@type)'))
+        self.assertEqual(volume_id, self.xpath(nova,
+                                               'string(nova:root/@uuid)'))
+        devices = self.xpath(self.ndm_meta(server),
+                             'ndm:blockDevices/ndm:blockDevice')
+        self.assertEqual(
+            [('volume', 'volume', volume_id, '0', 'vda')],
+            [(d.get('source'), d.get('destination'), d.get('volume'),
+              d.get('bootIndex'), d.get('device')) for d in devices])
+
+    def test_metadata_parses_back_into_objects(self):
+        server = self._create_server(name='parse-me', networks='auto')
+        nova = nova_instance.NovaInstance()
+        nova.parse_dom(self.nova_meta(server))
+        self.assertEqual('parse-me', nova.name)
+        self.assertEqual(metadata.NOVA_NS, nova.ns_uri)
+        self.assertEqual(self.canonical(self.nova_meta(server)),
+                         nova.to_xml(pretty_print=False))
