@@ -167,9 +167,11 @@ def build_nova_instance(dmeta, limits):
     meta.rootid = dmeta.root_id or ''
 
     # Nova writes the image element even for volume-backed guests: a
-    # volume can carry image metadata too.  Its uuid names the image only.
+    # volume can carry image metadata too.  Like Nova, name the image the
+    # server was built from (not the snapshot a shelve leaves in
+    # image_ref), and never the root volume.
     image = nova_instance.NovaImage()
-    image.uuid = dmeta.image.id or ''
+    image.uuid = (dmeta.root_id or '') if dmeta.root_type == 'image' else ''
     props, _ = report.mapping('image property', dmeta.image.properties)
     image.image_meta = dataclasses.replace(
         dmeta.image, name=report.text('image name', dmeta.image.name),

@@ -145,3 +145,16 @@ class TestDomainMetaElement(base.TestCase):
                                side_effect=Exception('no db')):
             meta = fakes.domain_meta(inst)
         self.assertEqual([], meta.tags)
+
+
+class TestImageIdentity(base.TestCase):
+
+    def test_shelved_image_ref_does_not_replace_the_base_image(self):
+        inst = fakes.instance()
+        inst.image_ref = '7e4b57cf-3a61-4d1f-9f0b-5d8a2d1fd1aa'  # snapshot
+        node = _xml(builder.build_nova_instance(
+            fakes.driver_metadata(inst), fakes.LIMITS))
+        self.assertEqual(fakes.IMAGE_UUID,
+                         node.find('nova:image', NS).get('uuid'))
+        self.assertEqual(fakes.IMAGE_UUID,
+                         node.find('nova:root', NS).get('uuid'))
