@@ -17,13 +17,54 @@ short list of hooks; each hook hands its work to the module that owns the
 concern.  Everything not listed here behaves exactly as stock Nova.
 """
 
+import inspect
+
 from nova.virt.libvirt import driver as libvirt_driver
 
 from nova_domain_meta.metadata import collect
+from nova_domain_meta import reconciler
+from nova_domain_meta import refresh
+
+
+def _refresh_after(name):
+    """Return a method running Nova's ``name``, then refreshing metadata.
+
+    For operations that change the instance without Nova writing fresh
+    metadata into both the live and the persistent domain.
+    """
+    parent = getattr(libvirt_driver.LibvirtDriver, name)
+    signature = inspect.signature(parent)
+
+    def method(self, *args, **kwargs):
+        result = parent(self, *args, **kwargs)
+        instance = signature.bind(self, *args, **kwargs).arguments[
+            'instance']
+        refresh.refresh(self, instance, reason=name)
+        return result
+
+    method.__name__ = name
+    method.__doc__ = 'Nova\'s %s, then a metadata refresh.' % name
+    return method
 
 
 class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
     """Nova's libvirt driver, writing complete and correct domain metadata."""
+
+    def __init__(self, virtapi, read_only=False):
+        super().__init__(virtapi, read_only=read_only)
+        self._metadata_reconciler = reconciler.Reconciler(self)
+
+    # Lifecycle of the compute service.
+
+    def init_host(self, host):
+        super().init_host(host)
+        self._metadata_reconciler.start()
+
+    def cleanup_host(self, host):
+        self._metadata_reconciler.stop()
+        super().cleanup_host(host)
+
+    # Metadata written whenever Nova defines a domain.
 
     @classmethod
     def get_instance_driver_metadata(cls, instance, network_info):
@@ -50,3 +91,48 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
         if element is not None:
             guest.metadata.append(element)
         return guest
+
+    # Operations after which the existing domain's metadata is refreshed,
+    # live and persistent.  spawn is one of them: Nova records default
+    # device buses and the machine type in the instance's image properties
+    # only after the domain is defined.
+
+    spawn = _refresh_after('spawn')
+    attach_interface = _refresh_after('attach_interface')
+    attach_volume = _refresh_after('attach_volume')
+    reboot = _refresh_after('reboot')
+    power_on = _refresh_after('power_on')
+    resume = _refresh_after('resume')
+    rescue = _refresh_after('rescue')
+    unrescue = _refresh_after('unrescue')
+    finish_migration = _refresh_after('finish_migration')
+    finish_revert_migration = _refresh_after('finish_revert_migration')
+    post_live_migration_at_destination = _refresh_after(
+        'post_live_migration_at_destination')
+
+    def detach_interface(self, context, instance, vif):
+        super().detach_interface(context, instance, vif)
+        # Neutron has not yet told Nova the port is gone.
+        network_info = [v for v in instance.get_network_info()
+                        if v['id'] != vif['id']]
+        refresh.refresh(self, instance, network_info,
+                        reason='detach_interface')
+
+    def detach_volume(self, context, connection_info, instance, mountpoint,
+                      encryption=None):
+        super().detach_volume(context, connection_info, instance, mountpoint,
+                              encryption=encryption)
+        # Nova deletes the block device mapping after we return.
+        refresh.refresh(self, instance, reason='detach_volume',
+                        exclude_devices=(mountpoint,))
+
+    def swap_volume(self, context, old_connection_info, new_connection_info,
+                    instance, mountpoint, resize_to):
+        super().swap_volume(context, old_connection_info,
+                            new_connection_info, instance, mountpoint,
+                            resize_to)
+        # Nova points the mapping at the new volume after we return.
+        new_volume = new_connection_info.get('serial') or \
+            new_connection_info.get('data', {}).get('volume_id')
+        refresh.refresh(self, instance, reason='swap_volume',
+                        volume_overrides={mountpoint: new_volume})

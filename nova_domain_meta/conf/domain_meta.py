@@ -63,12 +63,34 @@ properties on your cloud carry data that host operators must not read.
 ]
 
 
+reconciler_opts = [
+    cfg.IntOpt(
+        'reconcile_interval',
+        default=60,
+        min=0,
+        help="""
+Seconds between two passes of the metadata reconciler in nova-compute; 0
+turns it off.
+
+Some changes never reach the virt driver: a server rename, a floating IP
+associated or disassociated, a fixed IP changed through a port update, a
+project or user renamed. The reconciler compares the metadata every guest
+on this host should have with what libvirt holds and rewrites only the
+domains that differ, live and persistent. It skips domains that are not
+Nova's and instances with an operation in progress. Writes are logged at
+INFO, checks at DEBUG.
+"""),
+]
+
+ALL_OPTS = metadata_opts + reconciler_opts
+
+
 def register_opts(conf):
     """Register our option group and options on ``conf``."""
     conf.register_group(domain_meta_group)
-    conf.register_opts(metadata_opts, group=domain_meta_group)
+    conf.register_opts(ALL_OPTS, group=domain_meta_group)
 
 
 def list_opts():
     """Return our options for oslo-config-generator, grouped."""
-    return {domain_meta_group: metadata_opts}
+    return {domain_meta_group: ALL_OPTS}

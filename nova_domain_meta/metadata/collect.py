@@ -69,12 +69,17 @@ def nova_instance_element(dmeta):
         return builder.minimal_nova_instance(dmeta, _limits())
 
 
-def domain_meta_element(instance, network_info, disk_mapping, context=None):
-    """Return our ``<ndm:instance>`` for ``instance``, or None on error."""
+def domain_meta_element(instance, network_info, disk_mapping, context=None,
+                        bdms=None):
+    """Return our ``<ndm:instance>`` for ``instance``, or None on error.
+
+    ``bdms`` are read from Nova's database when not given.
+    """
     try:
+        if bdms is None:
+            bdms = block_device_mappings(instance, context)
         meta = builder.build_domain_meta(
-            instance, network_info,
-            block_device_mappings(instance, context), disk_mapping,
+            instance, network_info, bdms, disk_mapping,
             CONF.host, _limits(),
             with_image_properties=CONF.domain_meta.image_properties)
         meta.format_dom()

@@ -25,6 +25,7 @@ from lxml import etree
 from nova.tests.functional.libvirt import base as libvirt_base
 from oslo_utils.fixture import uuidsentinel as uuids
 
+from nova_domain_meta import conf  # noqa: F401  (registers [domain_meta])
 from nova_domain_meta import metadata
 from tests.functional import fixtures as dm_fixtures
 
@@ -63,6 +64,8 @@ class DomainMetaTestBase(libvirt_base.ServersTestBase):
             connection_info[uuids.iscsi_backed_volume])
         self.cinder.VOLUME_CONNECTION_INFO = connection_info
         self.flags(device_detach_timeout=1, group='libvirt')
+        # Tests run reconciler passes explicitly (run_reconciler).
+        self.flags(reconcile_interval=0, group='domain_meta')
         self.addCleanup(self._assert_domains_valid)
 
     def _setup_compute_service(self):
@@ -71,6 +74,10 @@ class DomainMetaTestBase(libvirt_base.ServersTestBase):
     def _assert_domains_valid(self):
         self.assertEqual([], self.recorder.problems,
                          'domain XML the driver defined is not valid')
+
+    def run_reconciler(self, hostname='compute1'):
+        """Run one reconciler pass on ``hostname``; return its result."""
+        return self.computes[hostname].driver._metadata_reconciler.run_pass()
 
     # Helpers for reading what the driver sent to libvirt.
 

@@ -1,0 +1,79 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Keep an existing domain's metadata true to its instance.
+
+:func:`expected_elements` computes what a domain should hold from Nova's
+objects and the disks libvirt really presents; :func:`refresh` writes what
+differs, live and persistent.  The driver calls :func:`refresh` right after
+every operation that changes the instance without redefining the domain;
+the reconciler calls it for changes the driver never hears about.
+"""
+
+from oslo_log import log as logging
+
+from nova_domain_meta.metadata import collect
+from nova_domain_meta.metadata import writer
+
+LOG = logging.getLogger(__name__)
+
+
+def expected_elements(driver, instance, network_info, domain_xml,
+                      bdms=None, exclude_devices=(), volume_overrides=None):
+    """Return the elements the instance's domain should hold.
+
+    :param bdms: the instance's BlockDeviceMappingList; read from Nova's
+        database when None
+    :param exclude_devices: device names (``/dev/vdb``) of volumes being
+        detached, whose mappings Nova deletes only after the driver returns
+    :param volume_overrides: ``{device name: volume id}`` for a swap, which
+        Nova records only after the driver returns
+    """
+    if bdms is None:
+        bdms = collect.block_device_mappings(instance)
+    bdms = [b for b in bdms if b.device_name not in exclude_devices]
+    for bdm in bdms:
+        if volume_overrides and bdm.device_name in volume_overrides:
+            bdm.volume_id = volume_overrides[bdm.device_name]
+    elements = [collect.nova_instance_element(
+        driver.get_instance_driver_metadata(instance, network_info))]
+    ours = collect.domain_meta_element(
+        instance, network_info, writer.disk_mapping(domain_xml), bdms=bdms)
+    if ours is not None:
+        elements.append(ours)
+    return elements
+
+
+def refresh(driver, instance, network_info=None, reason='', **kwargs):
+    """Write the instance's current metadata to its domain; never raises.
+
+    Returns the list of namespaces written (empty when nothing changed or
+    on error).
+    """
+    try:
+        guest = driver._host.get_guest(instance)
+        if network_info is None:
+            network_info = instance.get_network_info()
+        elements = expected_elements(driver, instance, network_info,
+                                     guest.get_xml_desc(), **kwargs)
+        written = writer.sync(guest._domain, elements)
+    except Exception:
+        LOG.warning('Could not refresh domain metadata after %s', reason,
+                    instance=instance, exc_info=True)
+        return []
+    if written:
+        LOG.info('Domain metadata refreshed after %(reason)s: %(what)s',
+                 {'reason': reason,
+                  'what': ', '.join('%s (%s)' % (ns, '+'.join(scopes))
+                                    for ns, scopes in written)},
+                 instance=instance)
+    return [ns for ns, _scopes in written]
