@@ -27,9 +27,16 @@ Safety rules:
 * before writing, the instance is read again under that lock, so a value
   that changed since the pass started is never written stale;
 * a domain that vanishes or a libvirt error is counted and skipped.
+
+Cost: libvirt's metadata is read on every pass.  The elements a domain
+should hold are rebuilt only when the instance's inputs
+(:func:`~nova_domain_meta.refresh.inputs_fingerprint`) or the metadata
+libvirt holds changed since the pass that last found the domain up to
+date.
 """
 
 import dataclasses
+import hashlib
 
 from nova import context as nova_context
 from nova import objects
@@ -38,6 +45,7 @@ from oslo_log import log as logging
 from oslo_service import loopingcall
 
 from nova_domain_meta import conf
+from nova_domain_meta.metadata import collect
 from nova_domain_meta.metadata import writer
 from nova_domain_meta import refresh
 
@@ -67,6 +75,9 @@ class Reconciler(object):
     def __init__(self, driver):
         self.driver = driver
         self._timer = None
+        #: {instance uuid: (inputs fingerprint, held metadata digest)} of
+        #: domains found up to date.
+        self._verified = {}
 
     def start(self):
         """Start periodic passes, unless the interval is 0."""
@@ -106,6 +117,11 @@ class Reconciler(object):
         """Return every libvirt domain on this host, running or not."""
         return self.driver._host.list_instance_domains(only_running=False)
 
+    def reload(self, instance):
+        """Return the instance and its mappings read again from the DB."""
+        instance.refresh()
+        return instance, collect.block_device_mappings(instance)
+
     def run_pass(self):
         """Check every domain once; return a :class:`PassResult`."""
         context = nova_context.get_admin_context()
@@ -114,6 +130,8 @@ class Reconciler(object):
         for domain in self.list_domains():
             result.domains += 1
             self._reconcile_domain(context, domain, instances, bdms, result)
+        for uuid in set(self._verified) - set(instances):
+            del self._verified[uuid]
         log = LOG.info if result.written or result.errors else LOG.debug
         log('Domain metadata reconciler pass: %s',
             ', '.join('%s=%d' % (k, v)
@@ -164,22 +182,32 @@ class Reconciler(object):
 
     def _reconcile_locked(self, domain, instance, bdms):
         """Rewrite what differs; return True when something was written."""
-        if not writer.stale(domain, self._expected(domain, instance, bdms)):
-            LOG.debug('Domain metadata up to date', instance=instance)
+        held, active = writer.read_all(domain)
+        fingerprint = (refresh.inputs_fingerprint(instance, bdms),
+                       hashlib.sha256(repr(sorted(held.items())).encode(
+                           'utf-8', 'surrogatepass')).digest())
+        if self._verified.get(instance.uuid) == fingerprint:
+            LOG.debug('Domain metadata up to date (nothing changed since '
+                      'the last check)', instance=instance)
             return False
+        if not writer.stale(domain, self._expected(domain, instance, bdms),
+                            held):
+            LOG.debug('Domain metadata up to date', instance=instance)
+            self._verified[instance.uuid] = fingerprint
+            return False
+        self._verified.pop(instance.uuid, None)
         # Something differs: read the instance again now that we hold its
         # lock, so that nothing older than the database is written.
-        instance.refresh()
+        instance, bdms = self.reload(instance)
         if instance.task_state is not None or instance.host != CONF.host:
             return False
-        stale = writer.stale(domain, self._expected(domain, instance, None))
-        active = bool(domain.isActive())
+        stale = writer.stale(domain, self._expected(domain, instance, bdms))
         for element, scopes, old_xml in stale:
             writer.write(domain, element, live=active)
             LOG.info('Domain metadata rewritten by the reconciler: '
                      '%(ns)s %(scopes)s differed in %(parts)s',
                      {'ns': element.ns_uri, 'scopes': '+'.join(scopes),
                       'parts': ', '.join(writer.changed_parts(
-                          old_xml, element.to_xml(pretty_print=False)))},
+                          old_xml, writer.plain_xml(element)))},
                      instance=instance)
         return bool(stale)

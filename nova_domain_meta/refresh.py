@@ -19,12 +19,23 @@ every operation that changes the instance without redefining the domain;
 the reconciler calls it for changes the driver never hears about.
 """
 
+import hashlib
+
 from oslo_log import log as logging
 
+from nova_domain_meta import conf
 from nova_domain_meta.metadata import collect
 from nova_domain_meta.metadata import writer
+from nova_domain_meta import version
 
+CONF = conf.CONF
 LOG = logging.getLogger(__name__)
+
+# Block device mapping fields the builders read.
+_BDM_FIELDS = ('device_name', 'source_type', 'destination_type', 'volume_id',
+               'image_id', 'snapshot_id', 'boot_index', 'volume_size',
+               'disk_bus', 'device_type', 'attachment_id',
+               'delete_on_termination', 'guest_format', 'tag', 'no_device')
 
 
 def expected_elements(driver, instance, network_info, domain_xml,
@@ -51,6 +62,37 @@ def expected_elements(driver, instance, network_info, domain_xml,
     if ours is not None:
         elements.append(ours)
     return elements
+
+
+def inputs_fingerprint(instance, bdms):
+    """Return a digest of every input :func:`expected_elements` reads.
+
+    Two equal fingerprints mean the same elements would be built, so the
+    reconciler need not build them again for a domain whose held metadata
+    did not change either.  Keep it in step with the builders.
+    """
+    flavor = instance.flavor
+    cache = instance.info_cache if instance.obj_attr_is_set('info_cache') \
+        else None
+    network_info = cache.network_info if cache is not None else None
+    tags = instance.tags if instance.obj_attr_is_set('tags') else None
+    parts = (
+        instance.uuid, instance.display_name, instance.hostname,
+        instance.availability_zone, instance.created_at, instance.key_name,
+        instance.image_ref, instance.user_id, instance.project_id,
+        instance.vm_state, sorted((instance.system_metadata or {}).items()),
+        (flavor.name, flavor.flavorid, flavor.memory_mb, flavor.vcpus,
+         flavor.root_gb, flavor.ephemeral_gb, flavor.swap,
+         sorted((flavor.extra_specs or {}).items())),
+        None if tags is None else sorted(t.tag for t in tags),
+        None if network_info is None else network_info.json(),
+        [tuple(getattr(b, f, None) for f in _BDM_FIELDS) for b in bdms],
+        CONF.host, CONF.domain_meta.max_value_length,
+        CONF.domain_meta.max_items, CONF.domain_meta.image_properties,
+        version.version_string(),
+    )
+    return hashlib.sha256(
+        repr(parts).encode('utf-8', 'surrogatepass')).digest()
 
 
 def refresh(driver, instance, network_info=None, reason='', **kwargs):

@@ -35,6 +35,9 @@ from nova_domain_meta import metadata
 
 _BLANK_PARSER = etree.XMLParser(remove_blank_text=True)
 
+#: The namespaces this plugin keeps current, in write order.
+NAMESPACES = (metadata.NOVA_NS, metadata.DOMAIN_META_NS)
+
 # libvirt's code for "no such metadata"; spelled out because Nova's fake
 # libvirt does not define it.
 VIR_ERR_NO_DOMAIN_METADATA = 80
@@ -72,15 +75,22 @@ def _shape(node):
                   if isinstance(child.tag, str)))
 
 
-def same_element(xml_a, xml_b):
-    """Return True when two element strings hold the same metadata."""
-    if xml_a is None or xml_b is None:
-        return xml_a is xml_b
+def canonical(xml):
+    """Return ``xml`` re-serialised without layout whitespace, or None."""
+    if xml is None:
+        return None
     try:
-        return _shape(etree.fromstring(xml_a, _BLANK_PARSER)) == \
-            _shape(etree.fromstring(xml_b, _BLANK_PARSER))
+        return etree.tostring(etree.fromstring(xml, _BLANK_PARSER))
     except etree.XMLSyntaxError:
-        return False
+        return b''
+
+
+def same_element(xml_a, xml_b):
+    """Return True when two element strings hold the same metadata.
+
+    Both are expected in libvirt's namespace-less form (:func:`plain_xml`).
+    """
+    return canonical(xml_a) == canonical(xml_b)
 
 
 def read(domain, namespace, live):
@@ -108,27 +118,37 @@ def write(domain, element, live):
                        flags)
 
 
-def stale(domain, elements):
+def read_all(domain, namespaces=NAMESPACES):
+    """Return ``({(namespace, scope): xml}, active)`` for a domain.
+
+    ``live`` is read only from a running domain.
+    """
+    active = bool(domain.isActive())
+    held = {}
+    for namespace in namespaces:
+        held[(namespace, 'config')] = read(domain, namespace, False)
+        if active:
+            held[(namespace, 'live')] = read(domain, namespace, True)
+    return held, active
+
+
+def stale(domain, elements, held=None):
     """Return ``[(element, scopes, old_xml)]`` for elements that differ.
 
     ``scopes`` lists which of ``config``/``live`` hold something else;
-    ``live`` is only checked on a running domain.
+    ``held`` is what :func:`read_all` returned, read here when omitted.
     """
-    active = bool(domain.isActive())
+    if held is None:
+        held, _active = read_all(domain, [e.ns_uri for e in elements])
     found = []
     for element in elements:
-        wanted = element.to_xml(pretty_print=False)
-        scopes = []
-        old_xml = None
-        for scope, live in (('config', False), ('live', True)):
-            if live and not active:
-                continue
-            held = read(domain, element.ns_uri, live)
-            if not same_element(held, wanted):
-                scopes.append(scope)
-                old_xml = old_xml or held
+        wanted = canonical(plain_xml(element))
+        scopes = [scope for scope in ('config', 'live')
+                  if (element.ns_uri, scope) in held and
+                  canonical(held[(element.ns_uri, scope)]) != wanted]
         if scopes:
-            found.append((element, scopes, old_xml))
+            found.append((element, scopes,
+                          held[(element.ns_uri, scopes[0])]))
     return found
 
 
@@ -193,7 +213,3 @@ def disk_mapping(domain_xml):
         mapping[name] = {'dev': dev, 'bus': target.get('bus'),
                          'type': disk.get('device', 'disk')}
     return mapping
-
-
-#: The namespaces this plugin keeps current, in write order.
-NAMESPACES = (metadata.NOVA_NS, metadata.DOMAIN_META_NS)
