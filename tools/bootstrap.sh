@@ -45,6 +45,6 @@ fi
 
 # The plugin itself, never editable: an editable install cannot place
 # nova/virt/domain_meta.py inside Nova's package, which is the point.
-.venv/bin/pip install -q --no-deps --no-build-isolation --force-reinstall .
+.venv/bin/pip install -q --no-deps --force-reinstall .
 echo "bootstrap: ready ($(.venv/bin/python -c \
     'import nova.version as v; print("nova", v.version_string())'))"
