@@ -21,24 +21,31 @@ import inspect
 
 from nova.virt.libvirt import driver as libvirt_driver
 
+from nova_domain_meta import hardware
 from nova_domain_meta.metadata import collect
 from nova_domain_meta import reconciler
 from nova_domain_meta import refresh
 
 
-def _refresh_after(name):
+def _refresh_after(name, redefines=False):
     """Return a method running Nova's ``name``, then refreshing metadata.
 
     For operations that change the instance without Nova writing fresh
-    metadata into both the live and the persistent domain.
+    metadata into both the live and the persistent domain.  When the
+    operation ``redefines`` the domain on this host, the hardware libvirt
+    assigned to the old definition is carried over to the new one.
     """
     parent = getattr(libvirt_driver.LibvirtDriver, name)
     signature = inspect.signature(parent)
 
     def method(self, *args, **kwargs):
-        result = parent(self, *args, **kwargs)
         instance = signature.bind(self, *args, **kwargs).arguments[
             'instance']
+        if redefines:
+            with self._stable_hardware.redefining(instance):
+                result = parent(self, *args, **kwargs)
+        else:
+            result = parent(self, *args, **kwargs)
         refresh.refresh(self, instance, reason=name)
         return result
 
@@ -53,6 +60,7 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
     def __init__(self, virtapi, read_only=False):
         super().__init__(virtapi, read_only=read_only)
         self._metadata_reconciler = reconciler.Reconciler(self)
+        self._stable_hardware = hardware.StableHardware(self._host)
 
     # Lifecycle of the compute service.
 
@@ -92,6 +100,24 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
             guest.metadata.append(element)
         return guest
 
+    # Stable guest hardware: remember what libvirt assigned after every
+    # define, carry it over whenever Nova redefines the domain here.
+
+    def _create_guest(self, context, xml, instance, *args, **kwargs):
+        guest = super()._create_guest(context, xml, instance, *args,
+                                      **kwargs)
+        self._stable_hardware.remember(instance, guest)
+        return guest
+
+    def _get_guest_xml(self, context, instance, *args, **kwargs):
+        xml = super()._get_guest_xml(context, instance, *args, **kwargs)
+        return self._stable_hardware.apply(instance, xml)
+
+    def _hard_reboot(self, context, instance, *args, **kwargs):
+        # Also how Nova powers a guest on and restarts guests at host boot.
+        with self._stable_hardware.redefining(instance):
+            return super()._hard_reboot(context, instance, *args, **kwargs)
+
     # Operations after which the existing domain's metadata is refreshed,
     # live and persistent.  spawn is one of them: Nova records default
     # device buses and the machine type in the instance's image properties
@@ -103,10 +129,11 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
     reboot = _refresh_after('reboot')
     power_on = _refresh_after('power_on')
     resume = _refresh_after('resume')
-    rescue = _refresh_after('rescue')
+    rescue = _refresh_after('rescue', redefines=True)
     unrescue = _refresh_after('unrescue')
     finish_migration = _refresh_after('finish_migration')
-    finish_revert_migration = _refresh_after('finish_revert_migration')
+    finish_revert_migration = _refresh_after('finish_revert_migration',
+                                             redefines=True)
     post_live_migration_at_destination = _refresh_after(
         'post_live_migration_at_destination')
 

@@ -58,7 +58,8 @@ def expected_elements(driver, instance, network_info, domain_xml,
     elements = [collect.nova_instance_element(
         driver.get_instance_driver_metadata(instance, network_info))]
     ours = collect.domain_meta_element(
-        instance, network_info, writer.disk_mapping(domain_xml), bdms=bdms)
+        instance, network_info, writer.disk_mapping(domain_xml), bdms=bdms,
+        hardware=writer.hardware_record(domain_xml))
     if ours is not None:
         elements.append(ours)
     return elements

@@ -82,7 +82,27 @@ INFO, checks at DEBUG.
 """),
 ]
 
-ALL_OPTS = metadata_opts + reconciler_opts
+hardware_opts = [
+    cfg.BoolOpt(
+        'preserve_hardware',
+        default=True,
+        help="""
+Keep the guest hardware libvirt assigned when Nova redefines a domain on
+this host (hard reboot, stop and start, resume after a host reboot,
+rescue and unrescue, same-host resize revert).
+
+Every device keeps the PCI, drive or other address it had, matched by
+volume serial, MAC address or another stable identity, and the domain
+keeps its versioned machine type (e.g. ``pc-q35-7.2``) while the host
+still offers it. A device whose bus or model changed, or whose address is
+taken, gets a fresh address from libvirt and a WARNING is logged. The last
+definition is kept in the instance directory as
+``domain-meta-hardware.xml``, so a redefinition that failed half way does
+not lose it. Set to False for Nova's own behaviour.
+"""),
+]
+
+ALL_OPTS = metadata_opts + reconciler_opts + hardware_opts
 
 
 def register_opts(conf):

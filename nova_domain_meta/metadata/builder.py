@@ -325,12 +325,14 @@ def _iso_time(value):
 
 
 def build_domain_meta(instance, network_info, bdms, disk_mapping, host,
-                      limits, with_image_properties=True):
+                      limits, with_image_properties=True, hardware=None):
     """Return our ``<ndm:instance>`` element for ``instance``.
 
     :param bdms: the instance's BlockDeviceMappingList, or None
     :param disk_mapping: ``disk_info['mapping']`` from the libvirt driver
     :param host: the compute host defining the domain (``CONF.host``)
+    :param hardware: the ``<ndm:hardware>`` record of the definition, if
+        the driver preserved hardware when it was made
     """
     report = _Report(limits)
     tag_values, tags_truncated = report.listing('tags', _tags(instance))
@@ -348,6 +350,7 @@ def build_domain_meta(instance, network_info, bdms, disk_mapping, host,
                                      report),
         ports=_ports(network_info, report),
         tags=[domain_meta.DomainMetaTag(t) for t in tag_values],
-        tags_truncated=tags_truncated)
+        tags_truncated=tags_truncated,
+        hardware=hardware)
     report.log(instance)
     return meta

@@ -70,7 +70,7 @@ def nova_instance_element(dmeta):
 
 
 def domain_meta_element(instance, network_info, disk_mapping, context=None,
-                        bdms=None):
+                        bdms=None, hardware=None):
     """Return our ``<ndm:instance>`` for ``instance``, or None on error.
 
     ``bdms`` are read from Nova's database when not given.
@@ -81,7 +81,8 @@ def domain_meta_element(instance, network_info, disk_mapping, context=None,
         meta = builder.build_domain_meta(
             instance, network_info, bdms, disk_mapping,
             CONF.host, _limits(),
-            with_image_properties=CONF.domain_meta.image_properties)
+            with_image_properties=CONF.domain_meta.image_properties,
+            hardware=hardware)
         meta.format_dom()
         return meta
     except Exception:

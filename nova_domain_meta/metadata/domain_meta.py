@@ -240,6 +240,46 @@ class DomainMetaPort(DomainMetaObject):
         super().__init__('port', **values)
 
 
+class DomainMetaReassigned(DomainMetaObject):
+    """``<ndm:reassigned>``: a device whose old address was not kept."""
+
+    attributes = (('device', 'device', str), ('reason', 'reason', str))
+
+    def __init__(self, **values):
+        super().__init__('reassigned', **values)
+
+
+class DomainMetaHardware(DomainMetaObject):
+    """``<ndm:hardware>``: what the last redefinition kept of the old one.
+
+    Written when the driver carried libvirt-assigned addresses and the
+    machine type over from the previous definition of the domain;
+    ``preserved`` counts the devices that kept their address.
+    """
+
+    attributes = (('preserved', 'preserved', int),
+                  ('machine', 'machine', str),
+                  ('machineKept', 'machine_kept', bool))
+
+    def __init__(self, **values):
+        values.setdefault('reassigned', [])
+        super().__init__('hardware', **values)
+
+    def format_dom(self):
+        node = super().format_dom()
+        for item in self.reassigned:
+            node.append(item.format_dom())
+        return node
+
+    def parse_dom(self, xmldoc):
+        super().parse_dom(xmldoc)
+        self.reassigned = []
+        for child in self._children(xmldoc, 'reassigned'):
+            item = DomainMetaReassigned()
+            item.parse_dom(child)
+            self.reassigned.append(item)
+
+
 class DomainMetaInstance(DomainMetaObject):
     """``<ndm:instance>``: the plugin's element, one per domain."""
 
@@ -263,6 +303,7 @@ class DomainMetaInstance(DomainMetaObject):
         values.setdefault('ports', [])
         values.setdefault('tags', [])
         values.setdefault('tags_truncated', False)
+        values.setdefault('hardware', None)
         super().__init__('instance', **values)
 
     def format_dom(self):
@@ -280,6 +321,8 @@ class DomainMetaInstance(DomainMetaObject):
                                     False))
         node.append(self._list_node('ports', self.ports, False))
         node.append(self._list_node('tags', self.tags, self.tags_truncated))
+        if self.hardware is not None:
+            node.append(self.hardware.format_dom())
         return node
 
     def parse_dom(self, xmldoc):
@@ -302,3 +345,8 @@ class DomainMetaInstance(DomainMetaObject):
                                          DomainMetaPort)
         self.tags, self.tags_truncated = self._parse_list(
             xmldoc, 'tags', 'tag', DomainMetaTag)
+        hardware = self._child(xmldoc, 'hardware')
+        self.hardware = None
+        if hardware is not None:
+            self.hardware = DomainMetaHardware()
+            self.hardware.parse_dom(hardware)

@@ -32,6 +32,7 @@ from lxml import etree
 from nova.virt.libvirt import host as libvirt_host
 
 from nova_domain_meta import metadata
+from nova_domain_meta.metadata import domain_meta
 
 _BLANK_PARSER = etree.XMLParser(remove_blank_text=True)
 
@@ -189,6 +190,23 @@ def changed_parts(old_xml, new_xml):
             parts.append(name)
     parts.extend(sorted(old_children))
     return parts
+
+
+def hardware_record(domain_xml):
+    """Return the ``<ndm:hardware>`` record a domain XML carries, or None.
+
+    The record describes how the definition itself was made, not the
+    instance, so a refresh keeps it as it is.
+    """
+    root = etree.fromstring(domain_xml) if isinstance(
+        domain_xml, (str, bytes)) else domain_xml
+    node = root.find('./metadata/{%s}instance/{%s}hardware' % (
+        metadata.DOMAIN_META_NS, metadata.DOMAIN_META_NS))
+    if node is None:
+        return None
+    record = domain_meta.DomainMetaHardware()
+    record.parse_dom(node)
+    return record
 
 
 def disk_mapping(domain_xml):

@@ -262,3 +262,152 @@ class KeystoneNamesFixture(fixtures.Fixture):
             'nova.api.auth.NovaKeystoneContext._create_context',
             create_context))
         del auth
+
+
+class AddressingLibvirt(fixtures.Fixture):
+    """Make Nova's fake libvirt assign and remember device addresses.
+
+    Nova's fake renders ``XMLDesc`` from a template and assigns nothing.
+    Like libvirt's qemu driver, this keeps each domain's definition,
+    gives every device that has no ``<address>`` the next free PCI slot
+    (or drive unit on SATA/IDE/SCSI) in document order at define and
+    attach time, expands the ``pc``/``q35`` machine aliases to versioned
+    names, and returns that definition from ``XMLDesc`` (with the metadata
+    the recorder holds).  Device order in Nova's XML therefore decides the
+    addresses, as it does with real libvirt.
+    """
+
+    #: What the machine aliases expand to (as the fake's capabilities say).
+    MACHINES = {'pc': 'pc-i440fx-2.11', 'q35': 'pc-q35-2.11'}
+    _DRIVE_BUSES = ('sata', 'ide', 'scsi', 'usb', 'fdc')
+
+    def __init__(self, recorder):
+        super().__init__()
+        self.recorder = recorder
+
+    def _setUp(self):
+        #: {domain uuid: parsed definition}
+        self.definitions = {}
+        fake = fakelibvirt
+        fixture = self
+        define = fake.Connection.defineXML
+        attach = fake.Domain.attachDeviceFlags
+        detach = fake.Domain.detachDeviceFlags
+        undefine = fake.Domain.undefine
+
+        def defineXML(conn, xml):
+            dom = define(conn, xml)
+            fixture.definitions[dom.UUIDString()] = fixture._assign(
+                etree.fromstring(xml))
+            return dom
+
+        def attachDeviceFlags(dom, xml, flags):
+            attach(dom, xml, flags)
+            root = fixture.definitions.get(dom.UUIDString())
+            if root is not None:
+                root.find('devices').append(etree.fromstring(xml))
+                fixture._assign(root)
+
+        def detachDeviceFlags(dom, xml, flags):
+            detach(dom, xml, flags)
+            root = fixture.definitions.get(dom.UUIDString())
+            if root is not None:
+                gone = fixture._identity(etree.fromstring(xml))
+                for device in list(root.find('devices')):
+                    if fixture._identity(device) == gone:
+                        root.find('devices').remove(device)
+
+        def undefine_(dom):
+            fixture.definitions.pop(dom.UUIDString(), None)
+            return undefine(dom)
+
+        recorder_xmldesc = fake.Domain.XMLDesc
+
+        def XMLDesc(dom, flags):
+            root = fixture.definitions.get(dom.UUIDString())
+            if root is None:
+                return recorder_xmldesc(dom, flags)
+            root = etree.fromstring(etree.tostring(root))
+            meta = root.find('metadata')
+            if meta is not None:
+                root.remove(meta)
+            scope = 'config' if flags & fake.VIR_DOMAIN_XML_INACTIVE or \
+                not dom.isActive() else 'live'
+            held = fixture.recorder.metadata[dom.UUIDString()][scope]
+            if held:
+                meta = etree.SubElement(root, 'metadata')
+                for element in held.values():
+                    meta.append(etree.fromstring(element))
+            return etree.tostring(root, encoding='unicode')
+
+        for name, value in (('Connection.defineXML', defineXML),
+                            ('Domain.attachDeviceFlags', attachDeviceFlags),
+                            ('Domain.detachDeviceFlags', detachDeviceFlags),
+                            ('Domain.undefine', undefine_),
+                            ('Domain.XMLDesc', XMLDesc)):
+            self.useFixture(fixtures.MonkeyPatch(
+                'nova.tests.fixtures.libvirt.' + name, value))
+
+    @staticmethod
+    def _identity(device):
+        target = device.find('target')
+        mac = device.find('mac')
+        return (device.tag,
+                target.get('dev') if target is not None else None,
+                mac.get('address') if mac is not None else None)
+
+    def _assign(self, root):
+        os_type = root.find('os/type')
+        if os_type is not None and os_type.get('machine') in self.MACHINES:
+            os_type.set('machine', self.MACHINES[os_type.get('machine')])
+        devices = root.find('devices')
+        if devices is None:
+            return root
+        used_slots = {int(a.get('slot'), 16)
+                      for a in devices.iterfind('*/address[@type="pci"]')}
+        used_units = {int(a.get('unit'))
+                      for a in devices.iterfind('*/address[@type="drive"]')}
+        for device in devices:
+            if not isinstance(device.tag, str) or \
+                    device.find('address') is not None or \
+                    device.tag in ('emulator', 'console', 'serial',
+                                   'graphics', 'input', 'channel'):
+                continue
+            target = device.find('target')
+            if device.tag == 'disk' and target is not None and \
+                    target.get('bus') in self._DRIVE_BUSES:
+                unit = min(set(range(64)) - used_units)
+                used_units.add(unit)
+                etree.SubElement(device, 'address', type='drive',
+                                 controller='0', bus='0', target='0',
+                                 unit=str(unit))
+                continue
+            if device.tag == 'controller' and device.get('type') in (
+                    'pci', 'ide', 'fdc'):
+                continue
+            slot = min(set(range(2, 32)) - used_slots)
+            used_slots.add(slot)
+            etree.SubElement(device, 'address', type='pci', domain='0x0000',
+                             bus='0x00', slot='0x%02x' % slot,
+                             function='0x0')
+        return root
+
+    def addresses(self, uuid):
+        """Return ``{device identity: address attributes}`` of a domain."""
+        from nova_domain_meta import hardware
+        return {key: dict(device.find('address').attrib)
+                for key, device in hardware.layout_devices(
+                    self.definitions[uuid]).items()
+                if device.find('address') is not None}
+
+    def disk_order(self, uuid):
+        """Return the guest's disks as (identity, target dev) in order."""
+        import collections as _collections
+        from nova_domain_meta import hardware
+        ordinals = _collections.Counter()
+        return [(hardware.device_key(d, ordinals), d.find('target').get(
+            'dev')) for d in self.definitions[uuid].iterfind(
+                'devices/disk')]
+
+    def machine(self, uuid):
+        return self.definitions[uuid].find('os/type').get('machine')

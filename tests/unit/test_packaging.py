@@ -42,7 +42,8 @@ class TestLoading(base.TestCase):
                   for group, options in points[0].load()()}
         self.assertEqual(
             {'domain_meta': ['max_value_length', 'max_items',
-                             'image_properties', 'reconcile_interval']},
+                             'image_properties', 'reconcile_interval',
+                             'preserve_hardware']},
             groups)
 
 
