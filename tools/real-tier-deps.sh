@@ -32,7 +32,8 @@
 set -eu
 
 PACKAGES="libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86
-qemu-system-common seabios ipxe-qemu qemu-utils util-linux mount passwd"
+qemu-system-common seabios ipxe-qemu qemu-utils util-linux mount passwd
+libvirt-clients"
 
 missing=""
 for pkg in $PACKAGES; do

@@ -324,6 +324,27 @@ class RealLibvirtTestCase(testtools.TestCase):
     results = staticmethod(results)
     assigned_addresses = staticmethod(assigned_addresses)
 
+    # -- the real CLI --------------------------------------------------
+
+    def virsh(self, *args):
+        """Run the real ``virsh`` against the private daemon; return stdout.
+
+        ``self.virsh('metadata', name, uri, '--live')`` is what an operator
+        types.  Fails with virsh's error output on a non-zero exit.
+        """
+        path = shutil.which('virsh')
+        if path is None:
+            raise AssertionError('virsh not found: install the Debian '
+                                 'package libvirt-clients')
+        argv = [path, '-q', '-c', self.daemon.uri] + list(args)
+        proc = subprocess.run(argv, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=60)
+        if proc.returncode:
+            raise AssertionError('%s failed (exit %d): %s' % (
+                ' '.join(argv), proc.returncode, proc.stderr.strip()))
+        return proc.stdout
+
     # -- cleanup -------------------------------------------------------
 
     def _remove_domains(self):
