@@ -121,7 +121,11 @@ def device_key(device, ordinals):
         target = device.find('target')
         if target is not None:
             return 'filesystem:' + str(target.get('dir'))
-    if kind in _ORDINAL_KINDS:
+    if kind == 'input':
+        # Nova adds a USB keyboard once it has recorded hw_input_bus; keep
+        # each type and bus apart so that does not shift the others.
+        kind = 'input:%s:%s' % (device.get('type'), device.get('bus'))
+    if kind.split(':')[0] in _ORDINAL_KINDS:
         ordinals[kind] += 1
         return '%s:%d' % (kind, ordinals[kind])
     return None
@@ -134,16 +138,29 @@ def _model(device):
     return device.get('model')
 
 
+# Disk buses whose devices sit on a controller (drive addresses); every
+# other bus (virtio) puts the disk on PCI or its platform's equivalent.
+_DRIVE_BUSES = ('sata', 'ide', 'scsi', 'usb', 'fdc', 'sd')
+
+
+def _bus(disk):
+    target = disk.find('target')
+    return target.get('bus') if target is not None else None
+
+
 def _unsafe_reason(old, new):
     """Return why ``old``'s address must not be given to ``new``, or None."""
+    address = old.find('address')
     if old.tag == 'disk':
-        old_bus = old.find('target').get('bus') if old.find(
-            'target') is not None else None
-        new_bus = new.find('target').get('bus') if new.find(
-            'target') is not None else None
-        if old_bus != new_bus:
-            return 'bus changed from %s to %s' % (old_bus, new_bus)
-    if _model(old) != _model(new):
+        if _bus(old) != _bus(new):
+            return 'bus changed from %s to %s' % (_bus(old), _bus(new))
+        wants_drive = _bus(new) in _DRIVE_BUSES
+        if (address.get('type') == 'drive') != wants_drive:
+            return 'a %s address does not fit bus %s' % (
+                address.get('type'), _bus(new))
+    # A model Nova leaves out is the default libvirt wrote into the old
+    # definition; only two different explicit models are a change.
+    if _model(new) is not None and _model(old) != _model(new):
         return 'model changed from %s to %s' % (_model(old), _model(new))
     return None
 

@@ -151,6 +151,38 @@ class TestPreserve(base.TestCase):
         self.assertEqual(len(slots), len(set(slots)))
 
 
+    def test_model_left_out_by_nova_is_not_a_change(self):
+        old = OLD.replace("<memballoon model='virtio'>",
+                          "<memballoon model='virtio'><model type='x'/>")
+        new = NEW.replace("<memballoon model='virtio'/>",
+                          "<memballoon/>")
+        _xml, outcome = hardware.preserve(new, old, None)
+        self.assertIn('memballoon:1', outcome.preserved)
+
+    def test_drive_address_never_lands_on_a_virtio_disk(self):
+        # Seen with a definition whose virtio disks carried drive
+        # addresses: real libvirt refuses them.
+        old = OLD.replace(
+            "<address type='pci' domain='0x0000' bus='0x04' slot='0x00' "
+            "function='0x0'/>",
+            "<address type='drive' controller='0' bus='0' target='0' "
+            "unit='1'/>")
+        xml, outcome = hardware.preserve(NEW, old, None)
+        self.assertIn(('disk:source:/i/disk',
+                       'a drive address does not fit bus virtio'),
+                      outcome.reassigned)
+        self.assertNotIn('disk:source:/i/disk', _addresses(xml))
+
+    def test_input_devices_are_told_apart_by_type_and_bus(self):
+        root = etree.fromstring(
+            "<domain><devices><input type='keyboard' bus='usb'/>"
+            "<input type='mouse' bus='ps2'/><input type='tablet' bus='usb'/>"
+            "</devices></domain>")
+        self.assertEqual(['input:keyboard:usb:1', 'input:mouse:ps2:1',
+                          'input:tablet:usb:1'],
+                         list(hardware.layout_devices(root)))
+
+
 class TestLayoutFile(base.TestCase):
 
     def test_save_and_load_round_trip(self):
