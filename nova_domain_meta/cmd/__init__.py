@@ -1,0 +1,21 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Command-line tools shipped with nova-domain-meta."""
+
+import warnings
+
+# The tools read libvirt through Nova's metadata classes, and importing
+# Nova's libvirt package imports eventlet, which warns on import that it is
+# deprecated.  The warning is addressed to services choosing a concurrency
+# model; in a read-only tool it is noise on every run, so hide that one.
+warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')

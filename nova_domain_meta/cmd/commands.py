@@ -1,0 +1,295 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The ``list``, ``show`` and ``check`` commands of ``nova-domain-meta``.
+
+All reading and judging is done by :mod:`nova_domain_meta.inventory`; this
+module only turns its plain values into cliff columns and its errors into
+one-line messages and exit statuses:
+
+* 0: success (``check``: every Nova domain's metadata is fine);
+* 1: ``check`` found missing, stale or invalid metadata;
+* 2: nothing could be read (libvirt unreachable, permission denied,
+  unknown or ambiguous domain, usage error).
+
+Tracebacks are printed only with ``--debug``.
+"""
+
+import logging
+
+from cliff import columns
+from cliff import lister
+from cliff import show
+
+from nova_domain_meta import inventory
+
+LOG = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_ERROR = 2
+
+CHECK_COLUMNS = ('Name', 'UUID', 'Display Name', 'Metadata', 'Status',
+                 'Problems')
+
+
+class _Column(columns.FormattableColumn):
+    """A value shown as ``-`` when missing; JSON and YAML get it as is."""
+
+    def human_readable(self):
+        if self._value is None or self._value in ('', [], {}):
+            return '-'
+        return self._human()
+
+    def _human(self):
+        return str(self._value)
+
+    def __lt__(self, other):
+        # Sorting (--sort-column) must survive missing values.
+        if not isinstance(other, columns.FormattableColumn):
+            return NotImplemented
+        return self.human_readable() < other.human_readable()
+
+
+class TextColumn(_Column):
+    """A single value."""
+
+
+class ListColumn(_Column):
+    """A list of values, comma separated in tables."""
+
+    def _human(self):
+        return ', '.join(str(v) for v in self._value)
+
+
+class DictColumn(_Column):
+    """A mapping, ``key='value'`` pairs in tables (unset ones left out)."""
+
+    def _human(self):
+        return ', '.join("%s='%s'" % (k, v)
+                         for k, v in sorted(self._value.items())
+                         if v is not None) or '-'
+
+
+class DictListColumn(_Column):
+    """A list of mappings, one line each in tables."""
+
+    def _human(self):
+        return '\n'.join(
+            ' '.join('%s=%s' % (k, _flat(v)) for k, v in item.items()
+                     if v not in (None, '', []))
+            for item in self._value)
+
+
+class LinesColumn(ListColumn):
+    """A list of sentences, one line each in tables."""
+
+    def _human(self):
+        return '\n'.join(str(v) for v in self._value)
+
+
+class RootColumn(_Column):
+    """``{'type': ..., 'id': ...}``, ``image <uuid>`` in tables."""
+
+    def _human(self):
+        return '%s %s' % (self._value.get('type'),
+                          self._value.get('id') or '(unknown)')
+
+
+def _flat(value):
+    if isinstance(value, list):
+        return ','.join(str(v) for v in value)
+    return value
+
+
+# Columns whose type their value alone does not tell.
+_COLUMN_TYPES = {
+    'Root': RootColumn,
+    'root': RootColumn,
+    'Problems': LinesColumn,
+    'problems': LinesColumn,
+}
+
+
+def _column(name, value):
+    """Wrap a plain value from :mod:`inventory` in the right column type."""
+    if name in _COLUMN_TYPES and value is not None:
+        return _COLUMN_TYPES[name](value)
+    if isinstance(value, list):
+        if value and isinstance(value[0], dict):
+            return DictListColumn(value)
+        return ListColumn(value)
+    if isinstance(value, dict):
+        return DictColumn(value)
+    return TextColumn(value)
+
+
+class _ReadsLibvirt(object):
+    """Turn the inventory's errors into a message and exit status 2."""
+
+    def run(self, parsed_args):
+        try:
+            return super().run(parsed_args)
+        except inventory.InventoryError as e:
+            LOG.error('%s', e)
+            return EXIT_ERROR
+        except BrokenPipeError:
+            # Output piped into head(1) or less(1); cliff exits quietly.
+            raise
+        except Exception as e:
+            # Anything else is a bug; say so in one line unless debugging.
+            if self.app_args.debug:
+                LOG.exception('Unexpected error')
+            else:
+                LOG.error('Unexpected error: %s (run with --debug for '
+                          'details)', e)
+            return EXIT_ERROR
+
+    def domains(self):
+        """Every readable domain; warn about those that vanished."""
+        listing = inventory.read_domains(self.app.connection())
+        for name in listing.vanished:
+            LOG.warning('Domain %s disappeared while being read; skipped.',
+                        name)
+        return listing.domains
+
+
+class ListDomains(_ReadsLibvirt, lister.Lister):
+    """List every libvirt domain with what Nova knows about it.
+
+    One row per domain, read from the metadata in its XML: the instance
+    UUID and display name, flavor, project, user, fixed and floating IPs,
+    root disk (image or volume) and power-metrics share.  Domains Nova
+    never owned are listed with Metadata "non-nova" unless --nova-only.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--project', metavar='<project>',
+            help='Only domains of this project (name or ID).')
+        parser.add_argument(
+            '--user', metavar='<user>',
+            help='Only domains of this user (name or ID).')
+        parser.add_argument(
+            '--flavor', metavar='<flavor>',
+            help='Only domains of this flavor (name or ID).')
+        parser.add_argument(
+            '--ip', metavar='<address>',
+            help='Only domains with this fixed or floating address, or an '
+                 'address in this network (CIDR, e.g. 10.0.0.0/24).')
+        parser.add_argument(
+            '--name', metavar='<pattern>',
+            help='Only domains whose display name or libvirt name matches '
+                 'this shell pattern (e.g. "web-*").')
+        parser.add_argument(
+            '--nova-only', action='store_true',
+            help='Hide domains Nova does not own.')
+        return parser
+
+    def take_action(self, parsed_args):
+        rows = []
+        for domain in self.domains():
+            if not inventory.matches(
+                    domain, project=parsed_args.project,
+                    user=parsed_args.user, flavor_ref=parsed_args.flavor,
+                    ip=parsed_args.ip, name=parsed_args.name,
+                    nova_only=parsed_args.nova_only):
+                continue
+            row = inventory.list_row(domain)
+            rows.append(tuple(_column(c, row[c])
+                              for c in inventory.LIST_COLUMNS))
+        return inventory.LIST_COLUMNS, rows
+
+
+class ShowDomain(_ReadsLibvirt, show.ShowOne):
+    """Show everything the metadata of one domain says.
+
+    The domain is named by its libvirt name (instance-0000002a), its UUID
+    (the Nova instance UUID) or its Nova display name.  Shown: owner,
+    flavor with extra specs, image with every property, root disk, ports
+    with addresses, MAC, network and VIF type, block devices, tags, the
+    versions that wrote the metadata, and what "check" would report.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            'domain', metavar='<domain>',
+            help='libvirt name, UUID or Nova display name of the domain.')
+        return parser
+
+    def take_action(self, parsed_args):
+        domain = inventory.find_domain(self.app.connection(),
+                                       parsed_args.domain)
+        problems = inventory.check_domain(
+            domain, inventory.running_nova_version(),
+            inventory.running_plugin_version())
+        fields = inventory.show_fields(domain, problems)
+        return tuple(fields), tuple(_column(name, value)
+                                    for name, value in fields.items())
+
+
+class CheckDomains(_ReadsLibvirt, lister.Lister):
+    """Check every domain's metadata; exit 1 if any is not right.
+
+    A Nova domain is reported when its nova:instance or ndm:instance
+    element is missing, does not match the schema shipped with
+    nova-domain-meta, or is stale: written by a Nova older than the one
+    installed here (or in Nova's old 1.0 namespace), or by an older
+    nova-domain-meta.  Domains Nova does not own are not checked.  Exit
+    status: 0 all fine, 1 problems found, 2 could not check.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--all', action='store_true', dest='show_all',
+            help='List every domain, also those without problems and '
+                 'those Nova does not own.')
+        parser.add_argument(
+            '--nova-version', metavar='<version>',
+            help='Treat metadata written by a Nova older than this as '
+                 'stale (default: the version of the Nova installed '
+                 'alongside, with its distribution suffix).')
+        parser.add_argument(
+            '--plugin-version', metavar='<version>',
+            help='Treat metadata written by a nova-domain-meta older than '
+                 'this as stale (default: the installed version).')
+        return parser
+
+    def take_action(self, parsed_args):
+        nova_version = (parsed_args.nova_version or
+                        inventory.running_nova_version())
+        plugin_version = (parsed_args.plugin_version or
+                          inventory.running_plugin_version())
+        self.problems_found = False
+        rows = []
+        for domain in self.domains():
+            problems = inventory.check_domain(domain, nova_version,
+                                              plugin_version)
+            self.problems_found = self.problems_found or bool(problems)
+            if not problems and not parsed_args.show_all:
+                continue
+            row = (domain.name, domain.uuid, inventory.display_name(domain),
+                   domain.kind, inventory.status(domain, problems),
+                   [str(p) for p in problems])
+            rows.append(tuple(_column(name, value)
+                              for name, value in zip(CHECK_COLUMNS, row)))
+        return CHECK_COLUMNS, rows
+
+    def run(self, parsed_args):
+        self.problems_found = False
+        result = super().run(parsed_args)
+        if result == EXIT_OK and self.problems_found:
+            return EXIT_PROBLEMS
+        return result
