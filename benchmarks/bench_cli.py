@@ -63,7 +63,6 @@ import glob
 import io
 import json
 import os
-import platform
 import resource
 import shutil
 import signal
@@ -77,6 +76,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from lxml import etree  # noqa: E402
+
+import machine_info  # noqa: E402
 
 DATA_DIR = os.path.join(REPO, 'tests', 'unit', 'cmd', 'data')
 TEST_NS = 'http://libvirt.org/schemas/domain/test/1.0'
@@ -474,39 +475,6 @@ def report(w, title, m, open_label, repeat):
     w('')
 
 
-def machine():
-    model = platform.processor() or 'unknown'
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    model = line.split(':', 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    import libvirt
-    major, rest = divmod(libvirt.getVersion(), 1000000)
-    minor, micro = divmod(rest, 1000)
-    return {
-        'nproc': os.cpu_count(),
-        'usable_cpus': len(os.sched_getaffinity(0)),
-        'cpu_model': model,
-        'load_average': '%.2f %.2f %.2f' % os.getloadavg(),
-        'python': platform.python_version(),
-        'libvirt': '%d.%d.%d' % (major, minor, micro),
-        'libvirt_python': getattr(libvirt, '__version__', None) or
-        _dist_version('libvirt-python'),
-    }
-
-
-def _dist_version(name):
-    from importlib import metadata
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return 'unknown'
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('-n', '--domains', type=int, default=1000)
@@ -576,7 +544,7 @@ def main():
       'domain), one virDomainGetXMLDesc per domain. libvirt has no bulk '
       'call returning XML or metadata; virDomainGetMetadata needs a call '
       'per namespace per domain (compared above).')
-    w('machine: %s' % json.dumps(machine(), sort_keys=True))
+    w('machine: %s' % json.dumps(machine_info.describe(), sort_keys=True))
     w('load average before the run: %s (other work on the machine slows '
       'both sides)' % load_before)
     print('\n'.join(out))

@@ -30,8 +30,8 @@ Reported per run, measured in one process:
 Usage: ``python benchmarks/bench_reconciler.py [N ...]`` (default 100 1000).
 """
 
+import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -41,10 +41,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 
 import tests  # noqa: E402,F401  (Nova's monkey patching comes first)
 
-import libvirt  # noqa: E402
 from oslo_config import cfg  # noqa: E402
 
 from tests.unit import reconciler_fakes  # noqa: E402
+
+import machine_info  # noqa: E402
 
 HOST = reconciler_fakes.HOST
 
@@ -83,27 +84,13 @@ def measure(count, workdir):
     return rows
 
 
-def machine():
-    model = 'unknown CPU'
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    model = line.split(':', 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return '%s, %d cores, Python %s, libvirt %s' % (
-        model, os.cpu_count(), platform.python_version(),
-        libvirt.getVersion())
-
-
 def main(counts):
     cfg.CONF([], project='nova', default_config_files=[])
     cfg.CONF.set_override('host', HOST)
     print('Reconciler pass benchmark on libvirt test:/// node files '
           '(in-process test driver)')
-    print('machine: %s' % machine())
+    print('machine: %s' % json.dumps(machine_info.describe(),
+                                     sort_keys=True))
     print('%-16s %8s %12s %14s %14s %8s' % (
         'pass', 'domains', 'cpu s', 'cpu ms/domain', 'libvirt calls',
         'writes'))

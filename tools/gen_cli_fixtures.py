@@ -59,7 +59,6 @@ sys.path.insert(0, REPO)
 import tests  # noqa: E402,F401  Nova's monkey patching must come first.
 
 from lxml import etree  # noqa: E402
-from nova.tests.fixtures import neutron as neutron_fixture  # noqa: E402
 from oslo_utils.fixture import uuidsentinel as uuids  # noqa: E402
 
 from nova_domain_meta import metadata  # noqa: E402
@@ -86,14 +85,6 @@ class _Generator(base.DomainMetaTestBase):
         super().setUp()
         self.start_compute()
         self.saved = {}
-
-    def _port(self, port_id, mac, addresses):
-        port = copy.deepcopy(neutron_fixture.NeutronFixture.port_1)
-        port.update(id=port_id, mac_address=mac, fixed_ips=[
-            {'ip_address': address, 'subnet_id': subnet['id']}
-            for address, subnet in addresses])
-        self.neutron._ports[port_id] = port
-        return port
 
     def _floating_ip(self, port, fixed):
         """Answer floating IP look-ups as Neutron would; the fixture won't."""
@@ -122,13 +113,11 @@ class _Generator(base.DomainMetaTestBase):
         self.saved[label] = xml
 
     def boot_all(self, odd_extra_spec):
-        nf = neutron_fixture.NeutronFixture
         extra = {'acme:tier': 'gold', 'hw:watchdog_action': 'reset'}
         flavor = self._create_flavor(name='m1.cli', memory_mb=1024, vcpu=1,
                                      disk=5, ephemeral=0, extra_spec=extra)
-        port = self._port(uuids.port_cli, 'fa:16:3e:00:0c:01', [
-            ('192.168.1.70', nf.subnet_1),
-            ('fd37:44e8:ad06::70', nf.subnet_ipv6_1)])
+        port = self.make_port(uuids.port_cli, 'fa:16:3e:00:0c:01',
+                              '192.168.1.70', 'fd37:44e8:ad06::70')
         self._floating_ip(port, '192.168.1.70')
         server = self._create_server(
             name='web-1', flavor_id=flavor, image_uuid=self._image(),

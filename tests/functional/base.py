@@ -22,6 +22,8 @@ import os
 import sys
 
 from lxml import etree
+from nova import conf as nova_conf
+from nova.tests.fixtures import neutron as neutron_fixture
 from nova.tests.functional.libvirt import base as libvirt_base
 from oslo_utils.fixture import uuidsentinel as uuids
 
@@ -74,6 +76,32 @@ class DomainMetaTestBase(libvirt_base.ServersTestBase):
     def _assert_domains_valid(self):
         self.assertEqual([], self.recorder.problems,
                          'domain XML the driver defined is not valid')
+
+    def make_port(self, port_id, mac, *addresses):
+        """Register a Neutron port on the fixture's network 1.
+
+        ``addresses`` are fixed IPs, IPv4 or IPv6; each lands on the
+        network's subnet of its version.
+        """
+        nf = neutron_fixture.NeutronFixture
+        port = copy.deepcopy(nf.port_1)
+        port.update(id=port_id, mac_address=mac, fixed_ips=[
+            {'ip_address': address,
+             'subnet_id': (nf.subnet_ipv6_1 if ':' in address
+                           else nf.subnet_1)['id']}
+            for address in addresses])
+        self.neutron._ports[port_id] = port
+        return port
+
+    def instance_dir(self, server):
+        """Create and return the instance directory.
+
+        Nova's stubbed image backend never creates it; operations that
+        write files there (rescue, cold migration) need it.
+        """
+        path = os.path.join(nova_conf.CONF.instances_path, server['id'])
+        os.makedirs(path, exist_ok=True)
+        return path
 
     def run_reconciler(self, hostname='compute1'):
         """Run one reconciler pass on ``hostname``; return its result."""

@@ -12,7 +12,6 @@
 
 """Booting servers writes complete, correct metadata into the domain."""
 
-import copy
 import datetime
 
 from nova.tests.fixtures import neutron as neutron_fixture
@@ -100,22 +99,12 @@ class TestBootMetadata(base.DomainMetaTestBase):
         self.assertEqual([], self.xpath(self.ndm_meta(server),
                                         'ndm:ports/ndm:port'))
 
-    def _port(self, port_id, mac, addresses):
-        port = copy.deepcopy(neutron_fixture.NeutronFixture.port_1)
-        port.update(id=port_id, mac_address=mac, fixed_ips=[
-            {'ip_address': address, 'subnet_id': subnet['id']}
-            for address, subnet in addresses])
-        self.neutron._ports[port_id] = port
-        return port
-
     def test_several_ports_with_ipv4_and_ipv6(self):
         nf = neutron_fixture.NeutronFixture
-        first = self._port(uuids.port_a, 'fa:16:3e:00:00:0a', [
-            ('192.168.1.50', nf.subnet_1),
-            ('fd37:44e8:ad06::50', nf.subnet_ipv6_1)])
-        second = self._port(uuids.port_b, 'fa:16:3e:00:00:0b', [
-            ('192.168.1.51', nf.subnet_1),
-            ('fd37:44e8:ad06::51', nf.subnet_ipv6_1)])
+        first = self.make_port(uuids.port_a, 'fa:16:3e:00:00:0a',
+                               '192.168.1.50', 'fd37:44e8:ad06::50')
+        second = self.make_port(uuids.port_b, 'fa:16:3e:00:00:0b',
+                                '192.168.1.51', 'fd37:44e8:ad06::51')
         server = self._create_server(
             networks=[{'port': first['id']}, {'port': second['id']}])
 
@@ -140,9 +129,8 @@ class TestBootMetadata(base.DomainMetaTestBase):
         }, ndm_ports)
 
     def test_floating_ip_is_written_under_its_port(self):
-        nf = neutron_fixture.NeutronFixture
-        port = self._port(uuids.port_fip, 'fa:16:3e:00:00:0c', [
-            ('192.168.1.60', nf.subnet_1)])
+        port = self.make_port(uuids.port_fip, 'fa:16:3e:00:00:0c',
+                              '192.168.1.60')
         # NeutronFixture never returns floating IPs; answer as Neutron does
         # for the fixed address the port holds.
         floating = {'id': uuids.fip, 'floating_ip_address': FLOATING_IP,

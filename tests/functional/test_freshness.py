@@ -23,7 +23,6 @@ attached volumes, host and tags.
 """
 
 import copy
-import os
 
 import fixtures
 from nova.tests.fixtures import neutron as neutron_fixture
@@ -60,16 +59,6 @@ class FreshnessTestBase(base.DomainMetaTestBase):
             '_get_instance_disk_info_from_config', return_value=[]))
         self.start_compute('compute1')
 
-    def _instance_dir(self, server):
-        """Create the instance directory Nova's stubbed backend omits."""
-        path = os.path.join(self.flags_instances_path(), server['id'])
-        os.makedirs(path, exist_ok=True)
-        return path
-
-    def flags_instances_path(self):
-        from nova import conf as nova_conf
-        return nova_conf.CONF.instances_path
-
     def _list_floatingips(self, retrieve_all=True, **params):
         found = [fip for fip in self.floating.values()
                  if all(fip.get(k) == v for k, v in params.items()
@@ -81,15 +70,6 @@ class FreshnessTestBase(base.DomainMetaTestBase):
         self.admin_api.create_server_external_events([{
             'name': 'network-changed', 'server_uuid': server['id'],
             'tag': port_id}])
-
-    def _port(self, port_id, mac, address):
-        port = copy.deepcopy(NF.port_1)
-        port.update(id=port_id, mac_address=mac, fixed_ips=[
-            {'ip_address': address, 'subnet_id': NF.subnet_1['id']}])
-        self.neutron._ports[port_id] = port
-        return port
-
-    # What the API says versus what libvirt holds.
 
     def api_view(self, server):
         server = self.admin_api.get_server(server['id'])
@@ -168,8 +148,8 @@ class TestFreshness(FreshnessTestBase):
     @covers('interface attach', 'driver')
     def test_interface_attach(self):
         server = self._server()
-        port = self._port(uuids.port_attach, 'fa:16:3e:00:01:01',
-                          '192.168.1.71')
+        port = self.make_port(uuids.port_attach, 'fa:16:3e:00:01:01',
+                              '192.168.1.71')
         self.api.attach_interface(
             server['id'], {'interfaceAttachment': {'port_id': port['id']}})
         self.notifier.wait_for_versioned_notifications(
@@ -178,8 +158,8 @@ class TestFreshness(FreshnessTestBase):
 
     @covers('interface detach', 'driver')
     def test_interface_detach(self):
-        port = self._port(uuids.port_detach, 'fa:16:3e:00:01:02',
-                          '192.168.1.72')
+        port = self.make_port(uuids.port_detach, 'fa:16:3e:00:01:02',
+                              '192.168.1.72')
         server = self._server(networks=[{'port': port['id']}])
         self.api.detach_interface(server['id'], port['id'])
         self.notifier.wait_for_versioned_notifications(
@@ -236,7 +216,7 @@ class TestFreshness(FreshnessTestBase):
     @covers('rescue/unrescue', 'driver')
     def test_rescue_unrescue(self):
         server = self._server()
-        self._instance_dir(server)
+        self.instance_dir(server)
         server = self._rescue_server(server)
         self.assert_fresh(server)
         server = self._unrescue_server(server)
@@ -261,7 +241,7 @@ class TestFreshness(FreshnessTestBase):
     def test_resize_confirm(self):
         self.flags(allow_resize_to_same_host=True)
         server = self._server()
-        self._instance_dir(server)
+        self.instance_dir(server)
         flavor = self._create_flavor(name='m1.bigger', memory_mb=1024,
                                      vcpu=1, disk=1, ephemeral=0)
         server = self._resize_server(server, flavor)
@@ -274,7 +254,7 @@ class TestFreshness(FreshnessTestBase):
     def test_resize_revert(self):
         self.flags(allow_resize_to_same_host=True)
         server = self._server()
-        self._instance_dir(server)
+        self.instance_dir(server)
         flavor = self._create_flavor(name='m1.other', memory_mb=1024,
                                      vcpu=1, disk=1, ephemeral=0)
         server = self._resize_server(server, flavor)
@@ -299,8 +279,8 @@ class TestFreshness(FreshnessTestBase):
 
     @covers('floating IP associate/disassociate', 'reconciler')
     def test_floating_ip(self):
-        port = self._port(uuids.port_fip, 'fa:16:3e:00:01:03',
-                          '192.168.1.73')
+        port = self.make_port(uuids.port_fip, 'fa:16:3e:00:01:03',
+                              '192.168.1.73')
         server = self._server(networks=[{'port': port['id']}])
         self.floating[uuids.fip] = {
             'id': uuids.fip, 'floating_ip_address': '203.0.113.40',
@@ -317,8 +297,8 @@ class TestFreshness(FreshnessTestBase):
 
     @covers('fixed IP change by port update', 'reconciler')
     def test_fixed_ip_change(self):
-        port = self._port(uuids.port_fixed, 'fa:16:3e:00:01:04',
-                          '192.168.1.74')
+        port = self.make_port(uuids.port_fixed, 'fa:16:3e:00:01:04',
+                              '192.168.1.74')
         server = self._server(networks=[{'port': port['id']}])
         self.neutron._ports[port['id']]['fixed_ips'] = [
             {'ip_address': '192.168.1.75', 'subnet_id': NF.subnet_1['id']}]

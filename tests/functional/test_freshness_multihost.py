@@ -404,7 +404,7 @@ class TestMultiHostFreshness(MultiHostFreshnessTestBase):
     @covers('cold migrate confirm', 'driver')
     def test_cold_migrate_confirm(self):
         server = self._server()
-        self._instance_dir(server)
+        self.instance_dir(server)
         server = self._migrate_server(server, host='compute2')
         self.assert_fresh_on(server, 'compute2')
         server = self._confirm_resize(server)
@@ -415,7 +415,7 @@ class TestMultiHostFreshness(MultiHostFreshnessTestBase):
     @covers('cold migrate revert', 'driver')
     def test_cold_migrate_revert(self):
         server = self._server()
-        self._instance_dir(server)
+        self.instance_dir(server)
         server = self._migrate_server(server, host='compute2')
         server = self._revert_resize(server)
         self.assert_fresh_on(server, 'compute1')

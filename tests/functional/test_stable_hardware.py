@@ -21,21 +21,17 @@ each redefining operation its layout must be identical.  With
 Nova renumbering the devices.
 """
 
-import copy
 import os
 
 import fixtures
 from lxml import etree
 from nova.tests.fixtures import libvirt as fakelibvirt
-from nova.tests.fixtures import neutron as neutron_fixture
 from nova.tests.functional.api import client
 from oslo_utils.fixture import uuidsentinel as uuids
 
 from nova_domain_meta import hardware
 from tests.functional import base
 from tests.functional import fixtures as dm_fixtures
-
-NF = neutron_fixture.NeutronFixture
 
 
 class StableHardwareTestBase(base.DomainMetaTestBase):
@@ -47,33 +43,20 @@ class StableHardwareTestBase(base.DomainMetaTestBase):
         self.flags(force_config_drive=True)
         self.start_compute()
 
-    def _port(self, port_id, mac, address):
-        port = copy.deepcopy(NF.port_1)
-        port.update(id=port_id, mac_address=mac, fixed_ips=[
-            {'ip_address': address, 'subnet_id': NF.subnet_1['id']}])
-        self.neutron._ports[port_id] = port
-        return port
-
     def busy_server(self):
         """A server with a port, config drive, and hot-plugged devices."""
-        first = self._port(uuids.hw_port_a, 'fa:16:3e:00:02:01',
-                           '192.168.1.81')
+        first = self.make_port(uuids.hw_port_a, 'fa:16:3e:00:02:01',
+                               '192.168.1.81')
         server = self._create_server(networks=[{'port': first['id']}])
-        self._instance_dir(server)
+        self.instance_dir(server)
         self._attach_volume(server, self.cinder.IMAGE_BACKED_VOL)
-        second = self._port(uuids.hw_port_b, 'fa:16:3e:00:02:02',
-                            '192.168.1.82')
+        second = self.make_port(uuids.hw_port_b, 'fa:16:3e:00:02:02',
+                                '192.168.1.82')
         self.api.attach_interface(
             server['id'], {'interfaceAttachment': {'port_id': second['id']}})
         self.notifier.wait_for_versioned_notifications(
             'instance.interface_attach.end')
         return server
-
-    def _instance_dir(self, server):
-        from nova import conf as nova_conf
-        path = os.path.join(nova_conf.CONF.instances_path, server['id'])
-        os.makedirs(path, exist_ok=True)
-        return path
 
     def snapshot(self, server):
         uuid = server['id']
@@ -182,7 +165,7 @@ class TestStableHardware(StableHardwareTestBase):
 
     def test_machine_type_the_host_lost_falls_back_with_a_warning(self):
         server = self._create_server(networks='none')
-        path = os.path.join(self._instance_dir(server),
+        path = os.path.join(self.instance_dir(server),
                             hardware.LAYOUT_FILE)
         self._stop_server(server)
         with open(path) as f:
@@ -206,7 +189,7 @@ class TestStableHardware(StableHardwareTestBase):
 
     def test_layout_is_kept_in_the_instance_directory(self):
         server = self._create_server(networks='none')
-        path = os.path.join(self._instance_dir(server),
+        path = os.path.join(self.instance_dir(server),
                             hardware.LAYOUT_FILE)
         self._reboot_server(server, hard=True)
         with open(path) as f:

@@ -191,12 +191,12 @@ class HotPlugScenario(functional_hw.StableHardwareTestBase):
             'nova.tests.fixtures.libvirt.Domain.attachDeviceFlags',
             recording_attach))
 
-        first = self._port(uuids.real_hw_port_a, FIRST_MAC, '192.168.1.91')
+        first = self.make_port(uuids.real_hw_port_a, FIRST_MAC, '192.168.1.91')
         server = self._create_server(name='real-hw-1', flavor_id=self.flavor,
                                      networks=[{'port': first['id']}])
         self._attach_volume(server, self.cinder.IMAGE_BACKED_VOL)
-        second = self._port(uuids.real_hw_port_b, SECOND_MAC,
-                            '192.168.1.92')
+        second = self.make_port(uuids.real_hw_port_b, SECOND_MAC,
+                                '192.168.1.92')
         self.api.attach_interface(
             server['id'], {'interfaceAttachment': {'port_id': second['id']}})
         self.notifier.wait_for_versioned_notifications(

@@ -150,7 +150,6 @@ class TestPreserve(base.TestCase):
                  if a['type'] == 'pci']
         self.assertEqual(len(slots), len(set(slots)))
 
-
     def test_model_left_out_by_nova_is_not_a_change(self):
         old = OLD.replace("<memballoon model='virtio'>",
                           "<memballoon model='virtio'><model type='x'/>")
