@@ -53,8 +53,7 @@ from oslo_utils import uuidutils
 from packaging import version as pkg_version
 
 from nova_domain_meta import metadata
-from nova_domain_meta.metadata import domain_meta
-from nova_domain_meta.metadata import nova_instance
+from nova_domain_meta.metadata import readers
 from nova_domain_meta.metadata import schema
 from nova_domain_meta import version as plugin_version
 
@@ -216,13 +215,13 @@ class Domain:
     @functools.cached_property
     def nova(self):
         """``<nova:instance>`` parsed, or None."""
-        return _parse(nova_instance.NovaInstance, self.nova_element,
+        return _parse(readers.NovaInstanceReader, self.nova_element,
                       'nova:instance', self._parse_problems)
 
     @functools.cached_property
     def ndm(self):
         """``<ndm:instance>`` parsed, or None."""
-        return _parse(domain_meta.DomainMetaInstance, self.ndm_element,
+        return _parse(readers.DomainMetaInstanceReader, self.ndm_element,
                       'ndm:instance', self._parse_problems)
 
     def parse(self):
@@ -592,7 +591,7 @@ def _port_dict(uuid, ours, ips):
                              if ip.ip_type != 'floating'],
                'floating_ips': [ip.address for ip in ips
                                 if ip.ip_type == 'floating']}
-    for _xml, attr, _kind in domain_meta.DomainMetaPort.attributes:
+    for _xml, attr, _kind in readers.DomainMetaPortReader.attributes:
         if attr != 'uuid':
             details[attr] = getattr(ours, attr) if ours is not None \
                 else None

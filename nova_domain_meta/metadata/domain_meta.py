@@ -12,50 +12,38 @@
 
 """``<ndm:instance>``: what operators need that Nova's element lacks.
 
-Every class formats and parses its element in the
+Every class formats its element in the
 :data:`~nova_domain_meta.metadata.DOMAIN_META_NS` namespace, in the
-``LibvirtConfigObject`` idiom Nova uses for its own domain XML.  Each class
-lists its XML attributes once (``attributes``), so formatting and parsing
+``LibvirtConfigObject`` idiom Nova uses for its own domain XML, and parses
+it with its reader from :mod:`.readers`.  Each class lists its XML
+attributes once (``attributes``, on the reader), so formatting and parsing
 cannot drift apart.
 
 An element whose text or list was cut to the configured bounds carries
 ``truncated="true"``; characters XML cannot hold appear as U+FFFD.
 """
 
-from nova import exception
 from nova.virt.libvirt import config as nova_config
 
 from nova_domain_meta import metadata
+from nova_domain_meta.metadata import readers
 
 
 def _bool_str(value):
     return 'true' if value else 'false'
 
 
-def _parse_bool(text):
-    return None if text is None else text == 'true'
-
-
-def _parse_int(text):
-    try:
-        return None if text is None else int(text)
-    except ValueError:
-        return None
-
-
-# Converters between Python values and attribute text, by kind.
+# Python value to attribute text, by kind.
 _FORMAT = {str: str, int: str, bool: _bool_str}
-_PARSE = {str: lambda t: t, int: _parse_int, bool: _parse_bool}
 
 
-class DomainMetaObject(nova_config.LibvirtConfigObject):
+class DomainMetaObject(readers.DomainMetaReader,
+                       nova_config.LibvirtConfigObject):
     """An element of our namespace.
 
-    ``attributes`` is a sequence of ``(xml_name, python_name, kind)``; each
-    is written when its value is not ``None`` and read back on parse.
+    Each of the reader's ``attributes`` is written when its value is not
+    ``None``.
     """
-
-    attributes = ()
 
     def __init__(self, root_name, **values):
         super().__init__(root_name=root_name,
@@ -77,15 +65,6 @@ class DomainMetaObject(nova_config.LibvirtConfigObject):
         """Return the canonical one-line XML of this element."""
         return self.to_xml(pretty_print=False)
 
-    def _qname(self, name):
-        return '{%s}%s' % (self.ns_uri, name)
-
-    def _child(self, xmldoc, name):
-        return xmldoc.find(self._qname(name))
-
-    def _children(self, xmldoc, name):
-        return xmldoc.findall(self._qname(name))
-
     def format_dom(self):
         node = super().format_dom()
         for xml_name, name, kind in self.attributes:
@@ -93,14 +72,6 @@ class DomainMetaObject(nova_config.LibvirtConfigObject):
             if value is not None:
                 node.set(xml_name, _FORMAT[kind](value))
         return node
-
-    def parse_dom(self, xmldoc):
-        if xmldoc.tag != self._qname(self.root_name):
-            raise exception.InvalidInput(
-                'Expected %s, got %s' % (self._qname(self.root_name),
-                                         xmldoc.tag))
-        for xml_name, name, kind in self.attributes:
-            setattr(self, name, _PARSE[kind](xmldoc.get(xml_name)))
 
     def _text_child(self, name, value):
         """Return a text element, marked when the value was cut."""
@@ -117,23 +88,9 @@ class DomainMetaObject(nova_config.LibvirtConfigObject):
             node.append(item.format_dom())
         return node
 
-    def _parse_list(self, xmldoc, name, item_name, klass):
-        """Return ``(items, truncated)`` read from a list element."""
-        node = self._child(xmldoc, name)
-        if node is None:
-            return [], False
-        items = []
-        for child in self._children(node, item_name):
-            item = klass()
-            item.parse_dom(child)
-            items.append(item)
-        return items, node.get('truncated') == 'true'
 
-
-class DomainMetaProperty(DomainMetaObject):
+class DomainMetaProperty(readers.DomainMetaPropertyReader, DomainMetaObject):
     """``<ndm:property name="...">value</ndm:property>``."""
-
-    attributes = (('name', 'name', str),)
 
     def __init__(self, name=None, value=None):
         super().__init__('property', name=name, value=value)
@@ -146,12 +103,8 @@ class DomainMetaProperty(DomainMetaObject):
             node.set('truncated', 'true')
         return node
 
-    def parse_dom(self, xmldoc):
-        super().parse_dom(xmldoc)
-        self.value = xmldoc.text or ''
 
-
-class DomainMetaTag(DomainMetaObject):
+class DomainMetaTag(readers.DomainMetaTagReader, DomainMetaObject):
     """``<ndm:tag>`` holding one server tag."""
 
     def __init__(self, value=None):
@@ -160,12 +113,8 @@ class DomainMetaTag(DomainMetaObject):
     def format_dom(self):
         return self._text_child('tag', self.value)
 
-    def parse_dom(self, xmldoc):
-        super().parse_dom(xmldoc)
-        self.value = xmldoc.text or ''
 
-
-class DomainMetaImage(DomainMetaObject):
+class DomainMetaImage(readers.DomainMetaImageReader, DomainMetaObject):
     """``<ndm:image>``: the boot image with every property it carried.
 
     Nova models a fixed set of image properties; the rest survive only in
@@ -173,7 +122,7 @@ class DomainMetaImage(DomainMetaObject):
     characters).  This element lists them all.
     """
 
-    attributes = (('uuid', 'uuid', str), ('name', 'name', str))
+    property_class = DomainMetaProperty
 
     def __init__(self, **values):
         values.setdefault('properties', [])
@@ -186,80 +135,34 @@ class DomainMetaImage(DomainMetaObject):
                                     self.properties_truncated))
         return node
 
-    def parse_dom(self, xmldoc):
-        super().parse_dom(xmldoc)
-        self.properties, self.properties_truncated = self._parse_list(
-            xmldoc, 'properties', 'property', DomainMetaProperty)
 
-
-class DomainMetaBlockDevice(DomainMetaObject):
-    """``<ndm:blockDevice>``: one disk as Nova mapped it and the guest sees it.
-
-    ``source`` and ``destination`` are Nova's block device mapping types
-    (image, volume, snapshot, blank; local, volume); ``device`` and ``bus``
-    are what libvirt presents to the guest; ``size`` is in GiB.
-    """
-
-    attributes = (
-        ('device', 'device', str),
-        ('bus', 'bus', str),
-        ('type', 'device_type', str),
-        ('source', 'source_type', str),
-        ('destination', 'destination_type', str),
-        ('bootIndex', 'boot_index', int),
-        ('volume', 'volume_id', str),
-        ('image', 'image_id', str),
-        ('snapshot', 'snapshot_id', str),
-        ('size', 'size', int),
-        ('attachment', 'attachment_id', str),
-        ('deleteOnTermination', 'delete_on_termination', bool),
-        ('guestFormat', 'guest_format', str),
-        ('tag', 'tag', str),
-        ('localDisk', 'local_disk', str),
-    )
+class DomainMetaBlockDevice(readers.DomainMetaBlockDeviceReader,
+                            DomainMetaObject):
+    """``<ndm:blockDevice>``: one disk as Nova mapped it and the guest sees."""
 
     def __init__(self, **values):
         super().__init__('blockDevice', **values)
 
 
-class DomainMetaPort(DomainMetaObject):
+class DomainMetaPort(readers.DomainMetaPortReader, DomainMetaObject):
     """``<ndm:port>``: how a Neutron port is plugged into this guest."""
-
-    attributes = (
-        ('uuid', 'uuid', str),
-        ('mac', 'mac', str),
-        ('network', 'network_id', str),
-        ('networkName', 'network_name', str),
-        ('vifType', 'vif_type', str),
-        ('vnicType', 'vnic_type', str),
-        ('devname', 'devname', str),
-        ('mtu', 'mtu', int),
-    )
 
     def __init__(self, **values):
         super().__init__('port', **values)
 
 
-class DomainMetaReassigned(DomainMetaObject):
+class DomainMetaReassigned(readers.DomainMetaReassignedReader,
+                           DomainMetaObject):
     """``<ndm:reassigned>``: a device whose old address was not kept."""
-
-    attributes = (('device', 'device', str), ('reason', 'reason', str))
 
     def __init__(self, **values):
         super().__init__('reassigned', **values)
 
 
-class DomainMetaHardware(DomainMetaObject):
-    """``<ndm:hardware>``: what the last redefinition kept of the old one.
+class DomainMetaHardware(readers.DomainMetaHardwareReader, DomainMetaObject):
+    """``<ndm:hardware>``: what the last redefinition kept of the old one."""
 
-    Written when the driver carried libvirt-assigned addresses and the
-    machine type over from the previous definition of the domain;
-    ``preserved`` counts the devices that kept their address.
-    """
-
-    attributes = (('preserved', 'preserved', int),
-                  ('machine', 'machine', str),
-                  ('machineKept', 'machine_kept', bool))
+    reassigned_class = DomainMetaReassigned
 
     def __init__(self, **values):
         values.setdefault('reassigned', [])
@@ -271,28 +174,15 @@ class DomainMetaHardware(DomainMetaObject):
             node.append(item.format_dom())
         return node
 
-    def parse_dom(self, xmldoc):
-        super().parse_dom(xmldoc)
-        self.reassigned = []
-        for child in self._children(xmldoc, 'reassigned'):
-            item = DomainMetaReassigned()
-            item.parse_dom(child)
-            self.reassigned.append(item)
 
-
-class DomainMetaInstance(DomainMetaObject):
+class DomainMetaInstance(readers.DomainMetaInstanceReader, DomainMetaObject):
     """``<ndm:instance>``: the plugin's element, one per domain."""
 
-    attributes = (('uuid', 'uuid', str),)
-
-    # Simple text children: (xml name, python name).
-    text_children = (
-        ('hostname', 'hostname'),
-        ('host', 'host'),
-        ('availabilityZone', 'availability_zone'),
-        ('createdAt', 'created_at'),
-        ('keyName', 'key_name'),
-    )
+    image_class = DomainMetaImage
+    block_device_class = DomainMetaBlockDevice
+    port_class = DomainMetaPort
+    tag_class = DomainMetaTag
+    hardware_class = DomainMetaHardware
 
     def __init__(self, **values):
         for _xml_name, name in self.text_children:
@@ -324,29 +214,3 @@ class DomainMetaInstance(DomainMetaObject):
         if self.hardware is not None:
             node.append(self.hardware.format_dom())
         return node
-
-    def parse_dom(self, xmldoc):
-        super().parse_dom(xmldoc)
-        plugin = self._child(xmldoc, 'plugin')
-        self.plugin_version = plugin.get('version') if plugin is not None \
-            else None
-        for xml_name, name in self.text_children:
-            child = self._child(xmldoc, xml_name)
-            setattr(self, name,
-                    (child.text or '') if child is not None else None)
-        image = self._child(xmldoc, 'image')
-        self.image = None
-        if image is not None:
-            self.image = DomainMetaImage()
-            self.image.parse_dom(image)
-        self.block_devices, _ = self._parse_list(
-            xmldoc, 'blockDevices', 'blockDevice', DomainMetaBlockDevice)
-        self.ports, _ = self._parse_list(xmldoc, 'ports', 'port',
-                                         DomainMetaPort)
-        self.tags, self.tags_truncated = self._parse_list(
-            xmldoc, 'tags', 'tag', DomainMetaTag)
-        hardware = self._child(xmldoc, 'hardware')
-        self.hardware = None
-        if hardware is not None:
-            self.hardware = DomainMetaHardware()
-            self.hardware.parse_dom(hardware)

@@ -13,12 +13,12 @@
 """Every metadata class formats and parses back to the same object."""
 
 from lxml import etree
-from nova import exception
 
 from nova_domain_meta import metadata
 from nova_domain_meta.metadata import builder
 from nova_domain_meta.metadata import domain_meta
 from nova_domain_meta.metadata import nova_instance
+from nova_domain_meta.metadata import readers
 from tests.unit import base
 from tests.unit.metadata import fakes
 
@@ -78,7 +78,7 @@ class TestNovaInstanceRoundTrip(base.TestCase):
 
     def test_rejects_another_element(self):
         other = etree.fromstring('<instance xmlns="urn:other"/>')
-        self.assertRaises(exception.InvalidInput,
+        self.assertRaises(readers.InvalidElement,
                           nova_instance.NovaInstance().parse_dom, other)
 
 
@@ -127,6 +127,48 @@ class TestDomainMetaRoundTrip(base.TestCase):
 
     def test_rejects_nova_element(self):
         self.assertRaises(
-            exception.InvalidInput, domain_meta.DomainMetaInstance().parse_dom,
+            readers.InvalidElement, domain_meta.DomainMetaInstance().parse_dom,
             etree.fromstring('<i:instance xmlns:i="%s"/>' %
                              metadata.NOVA_NS))
+
+
+class TestReadModel(base.TestCase):
+
+    def test_nova_namespace_is_novas(self):
+        from nova.virt.libvirt import config as nova_config
+        self.assertEqual(nova_config.NOVA_NS, metadata.NOVA_NS)
+
+    def test_readers_parse_what_the_write_model_formats(self):
+        inst = fakes.instance(image_properties={'os_distro': 'debian'},
+                              tags=['prod'])
+        ndm = fakes.domain_meta(inst)
+        reader = readers.DomainMetaInstanceReader()
+        reader.parse_dom(etree.fromstring(ndm.to_xml()))
+        full = domain_meta.DomainMetaInstance()
+        full.parse_dom(etree.fromstring(ndm.to_xml()))
+        for attr in ('uuid', 'host', 'hostname', 'plugin_version'):
+            self.assertEqual(getattr(full, attr), getattr(reader, attr))
+        self.assertEqual([(p.name, p.value) for p in full.image.properties],
+                         [(p.name, p.value)
+                          for p in reader.image.properties])
+        self.assertEqual([d.volume_id for d in full.block_devices],
+                         [d.volume_id for d in reader.block_devices])
+        nova = builder.build_nova_instance(fakes.driver_metadata(inst),
+                                           fakes.LIMITS)
+        nova_reader = readers.NovaInstanceReader()
+        nova_reader.parse_dom(etree.fromstring(nova.to_xml()))
+        self.assertEqual(('web-1', 'm1.small', 3),
+                         (nova_reader.name, nova_reader.flavor.name,
+                          len(nova_reader.ports.ports[0].ips)))
+
+    def test_read_model_imports_no_nova(self):
+        # What keeps the nova-domain-meta command fast to start.
+        import subprocess
+        import sys
+        code = ('import sys; import nova_domain_meta.inventory; '
+                'print(sorted(m for m in sys.modules '
+                'if m.startswith("nova.virt") or m == "nova.objects"))')
+        out = subprocess.run([sys.executable, '-c', code],
+                             stdout=subprocess.PIPE, check=True,
+                             universal_newlines=True).stdout
+        self.assertEqual('[]', out.strip())
