@@ -48,12 +48,8 @@ class Demo(base.DomainMetaTestBase):
     def test_demo(self):
         self.start_compute('compute1')
         port = neutron_fixture.NeutronFixture.port_1
-        floating = {'floating_ip_address': FLOATING_IP,
-                    'fixed_ip_address': port['fixed_ips'][0]['ip_address'],
-                    'port_id': port['id']}
-        self.neutron.list_floatingips = (
-            lambda retrieve_all=True, **params: {'floatingips': [
-                floating] if params.get('port_id') == port['id'] else []})
+        self.add_floating_ip(port, port['fixed_ips'][0]['ip_address'],
+                             FLOATING_IP)
         flavor = self._create_flavor(name='m1.demo', memory_mb=1024, vcpu=1,
                                      disk=1, ephemeral=0, extra_spec={
                                          'hw:cpu_policy': 'shared'})

@@ -86,18 +86,6 @@ class _Generator(base.DomainMetaTestBase):
         self.start_compute()
         self.saved = {}
 
-    def _floating_ip(self, port, fixed):
-        """Answer floating IP look-ups as Neutron would; the fixture won't."""
-        floating = {'id': uuids.fip, 'floating_ip_address': FLOATING_IP,
-                    'fixed_ip_address': fixed, 'port_id': port['id'],
-                    'floating_network_id': uuids.public}
-
-        def list_floatingips(retrieve_all=True, **params):
-            match = all(floating.get(k) == v for k, v in params.items()
-                        if k in floating)
-            return {'floatingips': [floating] if match else []}
-        self.neutron.list_floatingips = list_floatingips
-
     def _image(self):
         """An image with a modelled and an unmodelled property."""
         image = copy.deepcopy(next(iter(self.glance.images.values())))
@@ -118,7 +106,7 @@ class _Generator(base.DomainMetaTestBase):
                                      disk=5, ephemeral=0, extra_spec=extra)
         port = self.make_port(uuids.port_cli, 'fa:16:3e:00:0c:01',
                               '192.168.1.70', 'fd37:44e8:ad06::70')
-        self._floating_ip(port, '192.168.1.70')
+        self.add_floating_ip(port, '192.168.1.70', FLOATING_IP)
         server = self._create_server(
             name='web-1', flavor_id=flavor, image_uuid=self._image(),
             networks=[{'port': port['id']}])

@@ -26,6 +26,7 @@ from nova import conf as nova_conf
 from nova.tests.fixtures import neutron as neutron_fixture
 from nova.tests.functional.libvirt import base as libvirt_base
 from oslo_utils.fixture import uuidsentinel as uuids
+from oslo_utils import uuidutils
 
 from nova_domain_meta import conf  # noqa: F401  (registers [domain_meta])
 from nova_domain_meta import metadata
@@ -65,6 +66,9 @@ class DomainMetaTestBase(libvirt_base.ServersTestBase):
         connection_info['fake'] = copy.deepcopy(
             connection_info[uuids.iscsi_backed_volume])
         self.cinder.VOLUME_CONNECTION_INFO = connection_info
+        #: Floating IPs Neutron answers with, by id (add_floating_ip).
+        self.floating_ips = {}
+        self.neutron.list_floatingips = self._list_floatingips
         self.flags(device_detach_timeout=1, group='libvirt')
         # Tests run reconciler passes explicitly (run_reconciler).
         self.flags(reconcile_interval=0, group='domain_meta')
@@ -92,6 +96,27 @@ class DomainMetaTestBase(libvirt_base.ServersTestBase):
             for address in addresses])
         self.neutron._ports[port_id] = port
         return port
+
+    def add_floating_ip(self, port, fixed_address, address, fip_id=None):
+        """Associate a floating IP with a port's fixed address.
+
+        NeutronFixture never returns floating IPs; list_floatingips is
+        answered from :attr:`floating_ips` instead, filtered by port and
+        fixed address as Neutron filters.  Returns the floating IP's id;
+        delete it from :attr:`floating_ips` to disassociate.
+        """
+        fip_id = fip_id or uuidutils.generate_uuid()
+        self.floating_ips[fip_id] = {
+            'id': fip_id, 'floating_ip_address': address,
+            'fixed_ip_address': fixed_address, 'port_id': port['id'],
+            'floating_network_id': uuids.public_network}
+        return fip_id
+
+    def _list_floatingips(self, retrieve_all=True, **params):
+        found = [fip for fip in self.floating_ips.values()
+                 if all(fip.get(k) == v for k, v in params.items()
+                        if k in ('port_id', 'fixed_ip_address'))]
+        return {'floatingips': copy.deepcopy(found)}
 
     def instance_dir(self, server):
         """Create and return the instance directory.

@@ -131,18 +131,7 @@ class TestBootMetadata(base.DomainMetaTestBase):
     def test_floating_ip_is_written_under_its_port(self):
         port = self.make_port(uuids.port_fip, 'fa:16:3e:00:00:0c',
                               '192.168.1.60')
-        # NeutronFixture never returns floating IPs; answer as Neutron does
-        # for the fixed address the port holds.
-        floating = {'id': uuids.fip, 'floating_ip_address': FLOATING_IP,
-                    'fixed_ip_address': '192.168.1.60',
-                    'port_id': port['id'],
-                    'floating_network_id': uuids.public}
-
-        def list_floatingips(retrieve_all=True, **params):
-            match = all(floating.get(k) == v for k, v in params.items()
-                        if k in floating)
-            return {'floatingips': [floating] if match else []}
-        self.neutron.list_floatingips = list_floatingips
+        self.add_floating_ip(port, '192.168.1.60', FLOATING_IP)
 
         server = self._create_server(networks=[{'port': port['id']}])
         ips = [(ip.get('type'), ip.get('address'), ip.get('ipVersion'))

@@ -22,7 +22,6 @@ attached volumes, host and tags.
 ``test_matrix_covers_every_operation`` fails if one is dropped.
 """
 
-import copy
 
 import fixtures
 from nova.tests.fixtures import neutron as neutron_fixture
@@ -50,20 +49,12 @@ class FreshnessTestBase(base.DomainMetaTestBase):
 
     def setUp(self):
         super().setUp()
-        self.floating = {}
-        self.neutron.list_floatingips = self._list_floatingips
         # Nova's image backend is stubbed, so there are no disk files for
         # a cold migration to measure.
         self.useFixture(fixtures.MockPatch(
             'nova.virt.libvirt.driver.LibvirtDriver.'
             '_get_instance_disk_info_from_config', return_value=[]))
         self.start_compute('compute1')
-
-    def _list_floatingips(self, retrieve_all=True, **params):
-        found = [fip for fip in self.floating.values()
-                 if all(fip.get(k) == v for k, v in params.items()
-                        if k in ('port_id', 'fixed_ip_address'))]
-        return {'floatingips': copy.deepcopy(found)}
 
     def _network_changed(self, server, port_id):
         """Send the external event Neutron sends on a port change."""
@@ -282,14 +273,12 @@ class TestFreshness(FreshnessTestBase):
         port = self.make_port(uuids.port_fip, 'fa:16:3e:00:01:03',
                               '192.168.1.73')
         server = self._server(networks=[{'port': port['id']}])
-        self.floating[uuids.fip] = {
-            'id': uuids.fip, 'floating_ip_address': '203.0.113.40',
-            'fixed_ip_address': '192.168.1.73', 'port_id': port['id']}
+        fip = self.add_floating_ip(port, '192.168.1.73', '203.0.113.40')
         self._network_changed(server, port['id'])
         self.assert_fresh_after_reconcile(server)
         self.assertIn(('floating', '203.0.113.40'),
                       self.held_view(server, 'live')['ips'])
-        del self.floating[uuids.fip]
+        del self.floating_ips[fip]
         self._network_changed(server, port['id'])
         self.assert_fresh_after_reconcile(server)
         self.assertNotIn(('floating', '203.0.113.40'),

@@ -72,6 +72,7 @@ import unittest
 
 import libvirt
 from lxml import etree
+from nova.tests.fixtures import neutron as neutron_fixture
 from oslo_utils.fixture import uuidsentinel as uuids
 from testtools import content
 
@@ -126,7 +127,10 @@ class DriverXMLScenarios(functional_base.DomainMetaTestBase):
 
     def setUp(self):
         super().setUp()
-        self.neutron.list_floatingips = self._list_floatingips
+        # networks='auto' gives the fixture's default port.
+        port = neutron_fixture.NeutronFixture.port_2
+        self.add_floating_ip(port, port['fixed_ips'][0]['ip_address'],
+                             FLOATING_IP, fip_id=uuids.real_tier_fip)
         self.start_compute('compute1')
         # Small enough for the tiny guest under TCG; the helper's default
         # ephemeral disk stays, so the XML has a local disk besides root.
@@ -139,18 +143,6 @@ class DriverXMLScenarios(functional_base.DomainMetaTestBase):
         # where guest cgroups are named qemu-<id>-<domain name>.
         self.flags(instance_name_template='real-%d-%s-%%08x' % (
             os.getpid(), label))
-
-    def _list_floatingips(self, retrieve_all=True, **params):
-        # NeutronFixture never returns floating IPs; associate one with
-        # the IPv4 address of every port Nova asks about.
-        port = self.neutron._ports.get(params.get('port_id'))
-        fixed = params.get('fixed_ip_address')
-        if port is None or not fixed or ':' in fixed:
-            return {'floatingips': []}
-        return {'floatingips': [{
-            'id': uuids.real_tier_fip, 'floating_ip_address': FLOATING_IP,
-            'fixed_ip_address': fixed, 'port_id': port['id'],
-            'floating_network_id': uuids.real_tier_public}]}
 
     def _record(self, server):
         name = self.domain_name(server)
