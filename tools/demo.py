@@ -24,6 +24,7 @@ Run it with ``bash tools/demo.sh``.
 
 import contextlib
 import io
+import logging
 import os
 import sys
 import unittest
@@ -67,9 +68,19 @@ def main():
     # Nova's services log at INFO; keep that out of the demo's output
     # unless something went wrong.
     log = io.StringIO()
-    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-        result = unittest.TextTestRunner(stream=log, verbosity=0).run(
-            unittest.defaultTestLoader.loadTestsFromTestCase(Demo))
+    # Importing Nova's test framework already attached a handler to the
+    # real stdout; point it at the buffer too.
+    handlers = [h for h in logging.getLogger().handlers
+                if isinstance(h, logging.StreamHandler)]
+    streams = [h.setStream(log) for h in handlers]
+    try:
+        with contextlib.redirect_stdout(log), \
+                contextlib.redirect_stderr(log):
+            result = unittest.TextTestRunner(stream=log, verbosity=0).run(
+                unittest.defaultTestLoader.loadTestsFromTestCase(Demo))
+    finally:
+        for handler, stream in zip(handlers, streams):
+            handler.setStream(stream)
     if not result.wasSuccessful():
         sys.stderr.write(log.getvalue())
         return 1
