@@ -190,8 +190,7 @@ class Reconciler(object):
             LOG.debug('Domain metadata up to date (nothing changed since '
                       'the last check)', instance=instance)
             return False
-        if not writer.stale(domain, self._expected(domain, instance, bdms),
-                            held):
+        if not writer.stale(self._expected(domain, instance, bdms), held):
             LOG.debug('Domain metadata up to date', instance=instance)
             self._verified[instance.uuid] = fingerprint
             return False
@@ -201,7 +200,8 @@ class Reconciler(object):
         instance, bdms = self.reload(instance)
         if instance.task_state is not None or instance.host != CONF.host:
             return False
-        stale = writer.stale(domain, self._expected(domain, instance, bdms))
+        held, active = writer.read_all(domain)
+        stale = writer.stale(self._expected(domain, instance, bdms), held)
         for element, scopes, old_xml in stale:
             writer.write(domain, element, live=active)
             LOG.info('Domain metadata rewritten by the reconciler: '

@@ -57,9 +57,10 @@ def expected_elements(driver, instance, network_info, domain_xml,
             bdm.volume_id = volume_overrides[bdm.device_name]
     elements = [collect.nova_instance_element(
         driver.get_instance_driver_metadata(instance, network_info))]
+    domain = writer.domain_root(domain_xml)
     ours = collect.domain_meta_element(
-        instance, network_info, writer.disk_mapping(domain_xml), bdms=bdms,
-        hardware=writer.hardware_record(domain_xml))
+        instance, network_info, writer.disk_mapping(domain), bdms=bdms,
+        hardware=writer.hardware_record(domain))
     if ours is not None:
         elements.append(ours)
     return elements

@@ -133,14 +133,12 @@ def read_all(domain, namespaces=NAMESPACES):
     return held, active
 
 
-def stale(domain, elements, held=None):
+def stale(elements, held):
     """Return ``[(element, scopes, old_xml)]`` for elements that differ.
 
-    ``scopes`` lists which of ``config``/``live`` hold something else;
-    ``held`` is what :func:`read_all` returned, read here when omitted.
+    ``held`` is what :func:`read_all` returned; ``scopes`` lists which of
+    ``config``/``live`` hold something else.
     """
-    if held is None:
-        held, _active = read_all(domain, [e.ns_uri for e in elements])
     found = []
     for element in elements:
         wanted = canonical(plain_xml(element))
@@ -159,9 +157,9 @@ def sync(domain, elements):
     Returns the list of ``(namespace, scopes)`` written, where scopes names
     which of ``live``/``config`` were stale; empty when nothing changed.
     """
-    active = bool(domain.isActive())
+    held, active = read_all(domain, [e.ns_uri for e in elements])
     written = []
-    for element, scopes, _old in stale(domain, elements):
+    for element, scopes, _old in stale(elements, held):
         write(domain, element, live=active)
         written.append((element.ns_uri, scopes))
     return written
@@ -192,16 +190,22 @@ def changed_parts(old_xml, new_xml):
     return parts
 
 
+def domain_root(domain_xml):
+    """Return a domain XML as an lxml element, parsing it if needed."""
+    if isinstance(domain_xml, (str, bytes)):
+        return etree.fromstring(domain_xml)
+    return domain_xml
+
+
 def hardware_record(domain_xml):
     """Return the ``<ndm:hardware>`` record a domain XML carries, or None.
 
     The record describes how the definition itself was made, not the
     instance, so a refresh keeps it as it is.
     """
-    root = etree.fromstring(domain_xml) if isinstance(
-        domain_xml, (str, bytes)) else domain_xml
-    node = root.find('./metadata/{%s}instance/{%s}hardware' % (
-        metadata.DOMAIN_META_NS, metadata.DOMAIN_META_NS))
+    path = './metadata/{%(ns)s}instance/{%(ns)s}hardware' % {
+        'ns': metadata.DOMAIN_META_NS}
+    node = domain_root(domain_xml).find(path)
     if node is None:
         return None
     record = domain_meta.DomainMetaHardware()
@@ -216,10 +220,8 @@ def disk_mapping(domain_xml):
     local disk's file name (``disk``, ``disk.config``, ...) or
     ``/dev/<dev>`` for a volume, read from the domain XML libvirt holds.
     """
-    root = etree.fromstring(domain_xml) if isinstance(
-        domain_xml, (str, bytes)) else domain_xml
     mapping = {}
-    for disk in root.iterfind('./devices/disk'):
+    for disk in domain_root(domain_xml).iterfind('./devices/disk'):
         target = disk.find('target')
         if target is None or not target.get('dev'):
             continue
