@@ -26,6 +26,7 @@ import fixtures
 from lxml import etree
 from nova.tests.fixtures import libvirt as fakelibvirt
 
+from nova_domain_meta import hardware
 from nova_domain_meta import metadata
 from nova_domain_meta.metadata import schema
 from nova_domain_meta.metadata import writer
@@ -244,7 +245,6 @@ class KeystoneNamesFixture(fixtures.Fixture):
         self.project_names = project_names
 
     def _setUp(self):
-        from nova.api import auth
         from nova import context
 
         names = self
@@ -261,7 +261,6 @@ class KeystoneNamesFixture(fixtures.Fixture):
         self.useFixture(fixtures.MonkeyPatch(
             'nova.api.auth.NovaKeystoneContext._create_context',
             create_context))
-        del auth
 
 
 class AddressingLibvirt(fixtures.Fixture):
@@ -394,7 +393,6 @@ class AddressingLibvirt(fixtures.Fixture):
 
     def addresses(self, uuid):
         """Return ``{device identity: address attributes}`` of a domain."""
-        from nova_domain_meta import hardware
         return {key: dict(device.find('address').attrib)
                 for key, device in hardware.layout_devices(
                     self.definitions[uuid]).items()
@@ -402,9 +400,7 @@ class AddressingLibvirt(fixtures.Fixture):
 
     def disk_order(self, uuid):
         """Return the guest's disks as (identity, target dev) in order."""
-        import collections as _collections
-        from nova_domain_meta import hardware
-        ordinals = _collections.Counter()
+        ordinals = collections.Counter()
         return [(hardware.device_key(d, ordinals), d.find('target').get(
             'dev')) for d in self.definitions[uuid].iterfind(
                 'devices/disk')]
