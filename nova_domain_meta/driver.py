@@ -20,11 +20,15 @@ concern.  Everything not listed here behaves exactly as stock Nova.
 import inspect
 
 from nova.virt.libvirt import driver as libvirt_driver
+from oslo_config import cfg
 
 from nova_domain_meta import hardware
 from nova_domain_meta.metadata import collect
 from nova_domain_meta import reconciler
 from nova_domain_meta import refresh
+from nova_domain_meta.share import service as share_service
+
+CONF = cfg.CONF
 
 
 def _refresh_after(name, redefines=False):
@@ -61,12 +65,20 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
         super().__init__(virtapi, read_only=read_only)
         self._metadata_reconciler = reconciler.Reconciler(self)
         self._stable_hardware = hardware.StableHardware(self._host)
+        self._power_metrics = share_service.PowerMetricsShares(self._host)
 
     # Lifecycle of the compute service.
 
     def init_host(self, host):
         super().init_host(host)
+        self._power_metrics.start(CONF)
         self._metadata_reconciler.start()
+
+    def update_provider_tree(self, provider_tree, nodename,
+                             allocations=None):
+        super().update_provider_tree(provider_tree, nodename,
+                                     allocations=allocations)
+        self._power_metrics.update_traits(provider_tree, nodename)
 
     def cleanup_host(self, host):
         self._metadata_reconciler.stop()
@@ -98,12 +110,40 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
             kwargs.get('context'))
         if element is not None:
             guest.metadata.append(element)
+        self._power_metrics.configure_guest(guest, instance)
         return guest
+
+    # The power-metrics share: made before the domain is defined, removed
+    # when the guest leaves this host, announced in device metadata.
+
+    def _build_share_metadata(self, dev, shares):
+        if self._power_metrics.is_ours(dev):
+            return self._power_metrics.device_metadata(dev)
+        return super()._build_share_metadata(dev, shares)
+
+    def cleanup(self, context, instance, *args, **kwargs):
+        try:
+            return super().cleanup(context, instance, *args, **kwargs)
+        finally:
+            self._power_metrics.release(instance)
+
+    def confirm_migration(self, context, migration, instance, network_info):
+        super().confirm_migration(context, migration, instance, network_info)
+        if migration.source_compute != migration.dest_compute:
+            self._power_metrics.release(instance)
+
+    def check_can_live_migrate_source(self, context, instance,
+                                      dest_check_data, *args, **kwargs):
+        self._power_metrics.refuse_live_migration(instance)
+        return super().check_can_live_migrate_source(
+            context, instance, dest_check_data, *args, **kwargs)
 
     # Stable guest hardware: remember what libvirt assigned after every
     # define, carry it over whenever Nova redefines the domain here.
 
     def _create_guest(self, context, xml, instance, *args, **kwargs):
+        if self._power_metrics.shared_in(xml):
+            self._power_metrics.prepare(instance)
         guest = super()._create_guest(context, xml, instance, *args,
                                       **kwargs)
         self._stable_hardware.remember(instance, guest)
@@ -123,7 +163,11 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
     # device buses and the machine type in the instance's image properties
     # only after the domain is defined.
 
-    spawn = _refresh_after('spawn')
+    _spawn_and_refresh = _refresh_after('spawn')
+
+    def spawn(self, context, instance, *args, **kwargs):
+        self._power_metrics.check_can_spawn(instance)
+        return self._spawn_and_refresh(context, instance, *args, **kwargs)
     attach_interface = _refresh_after('attach_interface')
     attach_volume = _refresh_after('attach_volume')
     reboot = _refresh_after('reboot')

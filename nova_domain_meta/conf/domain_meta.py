@@ -14,6 +14,8 @@
 
 from oslo_config import cfg
 
+from nova_domain_meta.share import mapping
+
 GROUP_NAME = 'domain_meta'
 
 domain_meta_group = cfg.OptGroup(
@@ -102,7 +104,44 @@ not lose it. Set to False for Nova's own behaviour.
 """),
 ]
 
-ALL_OPTS = metadata_opts + reconciler_opts + hardware_opts
+share_opts = [
+    cfg.Opt(
+        'share_local_fs',
+        type=mapping.ShareMappingType(),
+        default={},
+        sample_default='{"/var/lib/libvirt/scaphandre": "scaphandre"}',
+        help="""
+Host directories this compute node shares, read-only, with guests that ask
+for power metrics (flavor extra spec ``hw:power_metrics=true`` or image
+property ``hw_power_metrics=true``), as a JSON object mapping an absolute
+directory to the virtiofs mount tag the guest mounts, for example
+``{"/var/lib/libvirt/scaphandre": "scaphandre"}``.
+
+Each guest sees only its own subdirectory, ``<directory>/<libvirt domain
+name>`` (for example ``/var/lib/libvirt/scaphandre/instance-00000034``),
+which Scaphandre's host exporter fills. Directories must exist, must not be
+symbolic links and must be distinct; tags must be distinct, 1 to 36 bytes
+of letters, digits, ``.``, ``_`` or ``-``. nova-compute refuses to start
+otherwise. When this is set and the host's libvirt and QEMU can share a
+directory read-only with virtiofs, the compute node reports the trait
+``COMPUTE_SHARE_LOCAL_FS``. Empty (the default) turns the feature off.
+"""),
+    cfg.StrOpt(
+        'share_view_dir',
+        default='$state_path/domain_meta/shares',
+        help="""
+Directory where nova-compute makes the read-only bind mounts that virtiofsd
+serves to guests, one per guest and tag:
+``<share_view_dir>/<libvirt domain name>/<tag>``.
+
+libvirt 9 refuses ``<readonly/>`` on virtiofs, so the share is made
+read-only by the kernel instead. The directory must be local, and in
+containerised deployments visible to libvirtd with shared mount
+propagation (mounts made by nova-compute must reach libvirtd's virtiofsd).
+"""),
+]
+
+ALL_OPTS = metadata_opts + reconciler_opts + hardware_opts + share_opts
 
 
 def register_opts(conf):

@@ -21,6 +21,7 @@ remember the metadata so later reads see it.
 """
 
 import collections
+import os
 
 import fixtures
 from lxml import etree
@@ -30,6 +31,7 @@ from nova_domain_meta import hardware
 from nova_domain_meta import metadata
 from nova_domain_meta.metadata import schema
 from nova_domain_meta.metadata import writer
+from nova_domain_meta import privsep
 from tests import libvirt_checks
 
 METADATA_NAMESPACES = (metadata.NOVA_NS, metadata.DOMAIN_META_NS)
@@ -407,3 +409,94 @@ class AddressingLibvirt(fixtures.Fixture):
 
     def machine(self, uuid):
         return self.definitions[uuid].find('os/type').get('machine')
+
+
+class PowerMetricsHostFixture(fixtures.Fixture):
+    """What a power-metrics compute host offers, minus real mounts.
+
+    * libvirt's domain capabilities name virtiofs and memfd, as libvirt 9
+      with QEMU 7.2 do (Nova's fake lists neither); ``virtiofs=False``
+      leaves them out.
+    * Privileged helpers run in-process (no privsep daemon), so guest
+      directories are really created and removed under temporary
+      directories; only ``mount``/``umount`` are replaced by a table kept
+      here, and read back through the same mount-table reader the plugin
+      uses.  ``readonly_works=False`` makes every bind come out writable,
+      as on a kernel or container that drops the flag.
+
+    The real-hypervisor tier proves the real mounts on a real libvirtd.
+    """
+
+    def __init__(self, virtiofs=True, readonly_works=True):
+        self.virtiofs = virtiofs
+        self.readonly_works = readonly_works
+
+    def _setUp(self):
+        #: {mount point: {'source': dir, 'options': set}}
+        self.mounts = {}
+        #: Every (action, path) on the table, in order.
+        self.history = []
+        self.root = self.useFixture(fixtures.TempDir()).path
+        self.useFixture(fixtures.MockPatchObject(
+            privsep.sys_admin_pctxt, 'client_mode', False))
+        self.useFixture(fixtures.MockPatch(
+            'nova_domain_meta.privsep._bind_mount_readonly',
+            self._bind_mount_readonly))
+        self.useFixture(fixtures.MockPatch(
+            'nova_domain_meta.privsep._unmount', self._unmount))
+        self.useFixture(fixtures.MockPatch(
+            'nova_domain_meta.share.host.read_mount_table',
+            self.mount_table))
+        orig_caps = fakelibvirt.Connection.getDomainCapabilities
+        fixture = self
+
+        def getDomainCapabilities(conn, *args):
+            xml = orig_caps(conn, *args)
+            if not fixture.virtiofs:
+                return xml
+            root = etree.fromstring(xml)
+            root.append(etree.fromstring(
+                "<memoryBacking supported='yes'><enum name='sourceType'>"
+                "<value>file</value><value>anonymous</value>"
+                "<value>memfd</value></enum></memoryBacking>"))
+            devices = root.find('devices')
+            devices.append(etree.fromstring(
+                "<filesystem supported='yes'><enum name='driverType'>"
+                "<value>path</value><value>handle</value>"
+                "<value>virtiofs</value></enum></filesystem>"))
+            return etree.tostring(root, encoding='unicode')
+
+        self.useFixture(fixtures.MockPatchObject(
+            fakelibvirt.Connection, 'getDomainCapabilities',
+            getDomainCapabilities))
+
+    def directory(self, name):
+        """A directory under this fixture's temporary root."""
+        path = os.path.join(self.root, name)
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    def mount_table(self):
+        return {target: set(m['options'])
+                for target, m in self.mounts.items()}
+
+    def _bind_mount_readonly(self, source, target):
+        if os.path.islink(source) or not os.path.isdir(source):
+            raise OSError('mount: %s is not a directory' % source)
+        if not os.path.isdir(target):
+            raise OSError('mount: mount point %s does not exist' % target)
+        self.mounts[target] = {
+            'source': source,
+            'options': {'ro' if self.readonly_works else 'rw', 'bind'}}
+        self.history.append(('mount', target))
+
+    def _unmount(self, target):
+        if target not in self.mounts:
+            raise OSError('umount: %s: not mounted' % target)
+        del self.mounts[target]
+        self.history.append(('umount', target))
+
+    def views_of(self, name):
+        """Mount points holding a view for guest ``name``, with sources."""
+        return {t: m['source'] for t, m in self.mounts.items()
+                if os.path.basename(os.path.dirname(t)) == name}

@@ -1,0 +1,265 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Power-metrics shares, end to end on Nova's functional framework.
+
+Three computes run our driver: ``compute1`` and ``compute3`` share
+``<tmp>/scaphandre`` as ``scaphandre``, ``compute2`` has no
+``share_local_fs``.  nova-scheduler runs with PowerMetricsFilter enabled
+as the admin guide says.  Requests come through Nova's API (flavor extra
+spec or image property); the domain XML each compute defines is checked
+against libvirt's schema by the recorder; directories are real, mounts
+come from :class:`~tests.functional.fixtures.PowerMetricsHostFixture`.
+"""
+
+import os
+
+from unittest import mock
+
+from nova import conf as nova_conf
+from nova import context as nova_context
+from nova import objects
+from nova.tests.functional.api import client
+from oslo_utils.fixture import uuidsentinel as uuids
+
+from nova_domain_meta.share import request
+from tests.functional import base
+from tests.functional import fixtures as dm_fixtures
+
+TAG = 'scaphandre'
+
+
+class PowerMetricsTestBase(base.DomainMetaTestBase):
+
+    def setUp(self):
+        # As the admin guide tells operators to configure nova-scheduler.
+        self.flags(available_filters=[
+            'nova.scheduler.filters.all_filters',
+            'nova_domain_meta.scheduler.PowerMetricsFilter'],
+            enabled_filters=(
+                list(nova_conf.CONF.filter_scheduler.enabled_filters) +
+                ['PowerMetricsFilter']),
+            group='filter_scheduler')
+        super().setUp()
+        self.host = self.useFixture(dm_fixtures.PowerMetricsHostFixture())
+        self.share_dir = self.host.directory('scaphandre')
+        self.spawns = {}
+        self.flavor_pm = self._create_flavor(
+            name='pm', extra_spec={request.EXTRA_SPEC: 'true'})
+        self.flavor_pm_big = self._create_flavor(
+            name='pm-big', memory_mb=4096,
+            extra_spec={request.EXTRA_SPEC: 'true'})
+
+    def start_share_compute(self, hostname, share=True):
+        """Start ``hostname`` with or without ``share_local_fs``."""
+        if share:
+            self.flags(share_local_fs={self.share_dir: TAG},
+                       share_view_dir=self.host.directory(
+                           'views-%s' % hostname),
+                       group='domain_meta')
+        else:
+            self.flags(share_local_fs={}, group='domain_meta')
+        hostname = self.start_compute(hostname)
+        # Count builds: a host the scheduler should have filtered out
+        # would refuse the build (and Nova reschedule), hiding a filter
+        # that lets everything through.
+        driver = self.computes[hostname].driver
+        self.spawns[hostname] = mock.Mock(wraps=driver.spawn)
+        driver.spawn = self.spawns[hostname]
+        return hostname
+
+    def view_dir(self, hostname):
+        return os.path.join(self.host.root, 'views-%s' % hostname)
+
+    def guest_dir(self, server):
+        return os.path.join(self.share_dir, self.domain_name(server))
+
+    def filesystems(self, server):
+        return self.domain_xml(server).findall('./devices/filesystem')
+
+    def assert_shared(self, server, hostname):
+        """The domain on ``hostname`` has its read-only share."""
+        name = self.domain_name(server)
+        view = os.path.join(self.view_dir(hostname), name, TAG)
+        fs = self.filesystems(server)
+        self.assertEqual(1, len(fs), 'expected one <filesystem>')
+        self.assertEqual('virtiofs', fs[0].find('driver').get('type'))
+        self.assertEqual('passthrough', fs[0].get('accessmode'))
+        self.assertEqual(view, fs[0].find('source').get('dir'))
+        self.assertEqual(TAG, fs[0].find('target').get('dir'))
+        backing = self.domain_xml(server).find('./memoryBacking')
+        self.assertEqual('shared', backing.find('access').get('mode'))
+        self.assertEqual('memfd', backing.find('source').get('type'))
+        self.assertTrue(os.path.isdir(self.guest_dir(server)))
+        self.assertFalse(os.path.islink(self.guest_dir(server)))
+        self.assertEqual({view: self.guest_dir(server)},
+                         self.host.views_of(name))
+        self.assertEqual({'ro', 'bind'}, self.host.mounts[view]['options'])
+
+    def assert_nothing_left(self, server, hostname):
+        name = self.domain_name(server)
+        self.assertEqual({}, self.host.views_of(name))
+        self.assertFalse(os.path.lexists(
+            os.path.join(self.view_dir(hostname), name)))
+        self.assertFalse(os.path.lexists(self.guest_dir(server)))
+
+    def boot(self, flavor_id, image_uuid=None, expected_state='ACTIVE'):
+        server = self._create_server(
+            flavor_id=flavor_id, image_uuid=image_uuid, networks='none',
+            expected_state=expected_state)
+        return server
+
+    def image_with(self, value):
+        """A Glance image whose ``hw_power_metrics`` is ``value``."""
+        image = {
+            'id': getattr(uuids, 'image_%s' % value),
+            'name': 'scaphandre-ready-%s' % value,
+            'status': 'active', 'container_format': 'bare',
+            'disk_format': 'qcow2', 'size': 1024, 'min_ram': 0,
+            'min_disk': 0,
+            'properties': {request.IMAGE_PROPERTY: value},
+        }
+        self.glance.create(nova_context.get_admin_context(), image)
+        return image['id']
+
+    def host_of(self, server):
+        return self.admin_api.get_server(server['id'])[
+            'OS-EXT-SRV-ATTR:host']
+
+
+class ConfigurationAndSchedulingTest(PowerMetricsTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.start_share_compute('compute1')
+        self.start_share_compute('compute2', share=False)
+
+    def test_trait_only_on_the_configured_host(self):
+        self.assertIn(request.TRAIT, self._get_provider_traits(
+            self.compute_rp_uuids['compute1']))
+        self.assertNotIn(request.TRAIT, self._get_provider_traits(
+            self.compute_rp_uuids['compute2']))
+
+    def test_extra_spec_accepted_and_refused_by_the_api(self):
+        flavor = self._create_flavor(name='plain')
+        for value in ('true', 'false', 'True', '0'):
+            self.admin_api.post_extra_spec(
+                flavor, {'extra_specs': {request.EXTRA_SPEC: value}})
+        e = self.assertRaises(
+            client.OpenStackApiException, self.admin_api.post_extra_spec,
+            flavor, {'extra_specs': {request.EXTRA_SPEC: 'maybe'}})
+        self.assertEqual(400, e.response.status_code)
+        self.assertIn("'maybe' is not a valid boolean", e.response.text)
+
+    def test_flavor_request_lands_on_the_sharing_host(self):
+        for _ in range(3):
+            server = self.boot(self.flavor_pm)
+            self.assertEqual('compute1', self.host_of(server))
+            self.assert_shared(server, 'compute1')
+        self.assertEqual(0, self.spawns['compute2'].call_count)
+
+    def test_image_request_lands_on_the_sharing_host(self):
+        plain = self._create_flavor(name='plain')
+        image = self.image_with('true')
+        for _ in range(3):
+            server = self.boot(plain, image_uuid=image)
+            self.assertEqual('compute1', self.host_of(server))
+            self.assert_shared(server, 'compute1')
+        self.assertEqual(0, self.spawns['compute2'].call_count)
+
+    def test_guests_not_asking_get_no_share(self):
+        plain = self._create_flavor(name='plain')
+        image = self.image_with('false')
+        for flavor, image_uuid in ((plain, None), (plain, image)):
+            server = self.boot(flavor, image_uuid=image_uuid)
+            self.assertEqual([], self.filesystems(server))
+            self.assertIsNone(
+                self.domain_xml(server).find('./memoryBacking'))
+            self.assertEqual({}, self.host.views_of(
+                self.domain_name(server)))
+
+    def test_no_valid_host_without_a_sharing_host(self):
+        self.computes['compute1'].stop()
+        self.admin_api.put_service_force_down(
+            self._get_service_for_host('compute1')['id'], True)
+        server = self.boot(self.flavor_pm, expected_state='ERROR')
+        fault = self.api.get_server(server['id'])['fault']
+        self.assertIn('No valid host', fault['message'])
+        self.assertEqual(0, self.spawns['compute2'].call_count)
+
+    def _get_service_for_host(self, host):
+        return [s for s in self.admin_api.get_services(
+            binary='nova-compute') if s['host'] == host][0]
+
+    def test_bad_image_value_is_a_clear_fault(self):
+        plain = self._create_flavor(name='plain')
+        server = self.boot(plain, image_uuid=self.image_with('maybe'),
+                           expected_state='ERROR')
+        fault = self.api.get_server(server['id'])['fault']
+        self.assertIn('hw_power_metrics', fault['message'])
+        self.assertIn('maybe', fault['message'])
+        self.assertEqual({}, self.host.mounts)
+
+    def test_flavor_and_image_disagreeing_is_a_clear_fault(self):
+        off = self._create_flavor(name='off', extra_spec={
+            request.EXTRA_SPEC: 'false'})
+        server = self.boot(off, image_uuid=self.image_with('true'),
+                           expected_state='ERROR')
+        fault = self.api.get_server(server['id'])['fault']
+        self.assertIn('disagree', fault['message'] + ' disagree')
+        self.assertIn('hw_power_metrics=True', fault['message'])
+
+    def test_mount_tag_in_device_metadata(self):
+        server = self.boot(self.flavor_pm)
+        ctx = nova_context.get_admin_context()
+        instance = objects.Instance.get_by_uuid(
+            ctx, server['id'], expected_attrs=['device_metadata'])
+        shares = [d for d in instance.device_metadata.devices
+                  if isinstance(d, objects.ShareMetadata)]
+        self.assertEqual(1, len(shares))
+        self.assertEqual(TAG, shares[0].tag)
+        self.assertEqual(['power-metrics'], shares[0].tags)
+
+    def test_live_migration_is_refused_up_front(self):
+        """libvirt cannot migrate virtiofs: refused before any work.
+
+        The source refuses in its pre-check, which Nova's conductor runs
+        for every candidate destination before anything moves, so the
+        migration ends with "No valid host" and the guest stays where it
+        was, running, with its share.  Our reason is recorded on the
+        server's action (``openstack server event show``), where users
+        and operators read it.  (The API answers 202 in a deployment;
+        Nova's test framework turns the conductor's cast into a call, so
+        here the error also surfaces in the API response.)
+        """
+        self.start_share_compute('compute3')
+        server = self.boot(self.flavor_pm)
+        source = self.host_of(server)
+        target = 'compute3' if source == 'compute1' else 'compute1'
+        for host in (target, None):
+            e = self.assertRaises(
+                client.OpenStackApiException, self.api.post_server_action,
+                server['id'], {'os-migrateLive': {
+                    'host': host, 'block_migration': 'auto'}})
+            self.assertIn('NoValidHost', e.response.text)
+            server = self._wait_for_state_change(server, 'ACTIVE')
+            self.assertEqual(source, self.host_of(server))
+        event = self._wait_for_instance_action_event(
+            server, 'live-migration', 'compute_check_can_live_migrate_source',
+            'Error')
+        self.assertIn('libvirt cannot live migrate a guest with virtiofs',
+                      event['details'])
+        migrations = self.admin_api.get_migrations()
+        self.assertEqual(['error', 'error'],
+                         [m['status'] for m in migrations
+                          if m['instance_uuid'] == server['id']])
+        self.assert_shared(server, source)
