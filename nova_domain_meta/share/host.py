@@ -26,7 +26,6 @@ leaves the host.  Nothing here follows a symbolic link.
 """
 
 import os
-import re
 
 from nova import exception
 from nova.i18n import _
@@ -36,32 +35,25 @@ from nova_domain_meta import privsep
 
 LOG = logging.getLogger(__name__)
 
-MOUNTINFO = '/proc/self/mountinfo'
+
+class UnsafeShare(exception.InvalidInput):
+    """The share would not be safe: never start the guest with it.
+
+    An InvalidInput, so a build fails at once with this message as the
+    instance fault instead of being retried elsewhere.
+    """
+    msg_fmt = _('Refusing the power-metrics share: %(reason)s')
 
 
-_OCTAL_ESCAPE = re.compile(r'\\([0-7]{3})')
-
-
-class ShareNotReadOnly(exception.NovaException):
-    """A view would give the guest write access: never start the guest."""
+class ShareNotReadOnly(UnsafeShare):
+    """A view would give the guest write access."""
     msg_fmt = _('Refusing to share a directory that is not read-only: '
                 '%(reason)s')
 
 
-def _unescape(field):
-    # mountinfo escapes space, tab, newline and backslash as \ooo.
-    return _OCTAL_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), field)
-
-
 def read_mount_table():
     """Return ``{mount point: set of per-mount options}`` of this process."""
-    table = {}
-    with open(MOUNTINFO) as f:
-        for line in f:
-            fields = line.split()
-            if len(fields) > 5:
-                table[_unescape(fields[4])] = set(fields[5].split(','))
-    return table
+    return privsep.read_mount_table()
 
 
 def is_readonly_mount(path, table=None):
@@ -130,13 +122,17 @@ class HostShares(object):
     def prepare(self, name):
         """Make the guest's directories and read-only views; idempotent.
 
-        :raises ShareNotReadOnly: a view exists or was made but is not
-            read-only; the guest must not start.
+        :raises UnsafeShare: a guest directory is a symbolic link or the
+            guest's name is not a plain name, or a view is not read-only
+            (:class:`ShareNotReadOnly`); the guest must not start.
         """
         table = read_mount_table() if self.bind_views else {}
         for share in self.shares:
-            privsep.ensure_guest_directory(share.directory,
-                                           privsep.check_name(name))
+            try:
+                privsep.ensure_guest_directory(share.directory,
+                                               privsep.check_name(name))
+            except privsep.UnsafePath as e:
+                raise UnsafeShare(reason=str(e))
             if not self.bind_views:
                 continue
             view = self.view(share, name)
