@@ -105,12 +105,13 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
         """Nova's guest config plus our own ``<ndm:instance>`` element."""
         guest = super()._get_guest_config(instance, network_info, image_meta,
                                           disk_info, *args, **kwargs)
+        self._power_metrics.configure_guest(guest, instance)
         element = collect.domain_meta_element(
             instance, network_info, disk_info.get('mapping'),
-            kwargs.get('context'))
+            kwargs.get('context'),
+            shares=self._power_metrics.records(instance))
         if element is not None:
             guest.metadata.append(element)
-        self._power_metrics.configure_guest(guest, instance)
         return guest
 
     # The power-metrics share: made before the domain is defined, removed

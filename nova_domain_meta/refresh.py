@@ -58,9 +58,12 @@ def expected_elements(driver, instance, network_info, domain_xml,
     elements = [collect.nova_instance_element(
         driver.get_instance_driver_metadata(instance, network_info))]
     domain = writer.domain_root(domain_xml)
+    # A driver class (as benchmarks pass) has no share configuration.
+    power_metrics = getattr(driver, '_power_metrics', None)
     ours = collect.domain_meta_element(
         instance, network_info, writer.disk_mapping(domain), bdms=bdms,
-        hardware=writer.hardware_record(domain))
+        hardware=writer.hardware_record(domain),
+        shares=power_metrics.records(instance) if power_metrics else ())
     if ours is not None:
         elements.append(ours)
     return elements

@@ -325,7 +325,8 @@ def _iso_time(value):
 
 
 def build_domain_meta(instance, network_info, bdms, disk_mapping, host,
-                      limits, with_image_properties=True, hardware=None):
+                      limits, with_image_properties=True, hardware=None,
+                      shares=()):
     """Return our ``<ndm:instance>`` element for ``instance``.
 
     :param bdms: the instance's BlockDeviceMappingList, or None
@@ -333,6 +334,7 @@ def build_domain_meta(instance, network_info, bdms, disk_mapping, host,
     :param host: the compute host defining the domain (``CONF.host``)
     :param hardware: the ``<ndm:hardware>`` record of the definition, if
         the driver preserved hardware when it was made
+    :param shares: the guest's ``<ndm:share>`` records (power metrics)
     """
     report = _Report(limits)
     tag_values, tags_truncated = report.listing('tags', _tags(instance))
@@ -351,6 +353,7 @@ def build_domain_meta(instance, network_info, bdms, disk_mapping, host,
         ports=_ports(network_info, report),
         tags=[domain_meta.DomainMetaTag(t) for t in tag_values],
         tags_truncated=tags_truncated,
-        hardware=hardware)
+        hardware=hardware,
+        shares=list(shares))
     report.log(instance)
     return meta

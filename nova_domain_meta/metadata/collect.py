@@ -70,7 +70,7 @@ def nova_instance_element(dmeta):
 
 
 def domain_meta_element(instance, network_info, disk_mapping, context=None,
-                        bdms=None, hardware=None):
+                        bdms=None, hardware=None, shares=()):
     """Return our ``<ndm:instance>`` for ``instance``, or None on error.
 
     ``bdms`` are read from Nova's database when not given.
@@ -82,7 +82,7 @@ def domain_meta_element(instance, network_info, disk_mapping, context=None,
             instance, network_info, bdms, disk_mapping,
             CONF.host, _limits(),
             with_image_properties=CONF.domain_meta.image_properties,
-            hardware=hardware)
+            hardware=hardware, shares=shares)
         meta.format_dom()
         return meta
     except Exception:

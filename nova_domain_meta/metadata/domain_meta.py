@@ -175,6 +175,14 @@ class DomainMetaHardware(readers.DomainMetaHardwareReader, DomainMetaObject):
         return node
 
 
+class DomainMetaShare(readers.DomainMetaShareReader, DomainMetaObject):
+    """``<ndm:share>``: a host directory shared read-only with the guest."""
+
+    def __init__(self, **values):
+        values.setdefault('purpose', 'power-metrics')
+        super().__init__('share', **values)
+
+
 class DomainMetaInstance(readers.DomainMetaInstanceReader, DomainMetaObject):
     """``<ndm:instance>``: the plugin's element, one per domain."""
 
@@ -183,6 +191,7 @@ class DomainMetaInstance(readers.DomainMetaInstanceReader, DomainMetaObject):
     port_class = DomainMetaPort
     tag_class = DomainMetaTag
     hardware_class = DomainMetaHardware
+    share_class = DomainMetaShare
 
     def __init__(self, **values):
         for _xml_name, name in self.text_children:
@@ -194,6 +203,7 @@ class DomainMetaInstance(readers.DomainMetaInstanceReader, DomainMetaObject):
         values.setdefault('tags', [])
         values.setdefault('tags_truncated', False)
         values.setdefault('hardware', None)
+        values.setdefault('shares', [])
         super().__init__('instance', **values)
 
     def format_dom(self):
@@ -213,4 +223,6 @@ class DomainMetaInstance(readers.DomainMetaInstanceReader, DomainMetaObject):
         node.append(self._list_node('tags', self.tags, self.tags_truncated))
         if self.hardware is not None:
             node.append(self.hardware.format_dom())
+        for share in self.shares:
+            node.append(share.format_dom())
         return node

@@ -381,6 +381,21 @@ class DomainMetaHardwareReader(DomainMetaReader):
             self.reassigned.append(item)
 
 
+class DomainMetaShareReader(DomainMetaReader):
+    """``<ndm:share>``: a host directory shared read-only with the guest.
+
+    ``directory`` is what the host fills (Scaphandre's per-guest
+    directory), ``source`` what virtiofsd serves (a read-only view of it,
+    or the directory itself), ``tag`` what the guest mounts, and
+    ``readOnlyBy`` what makes it read-only (``bind-mount``, ``libvirt``).
+    """
+
+    root_name = 'share'
+    attributes = (('purpose', 'purpose', str), ('tag', 'tag', str),
+                  ('directory', 'directory', str), ('source', 'source', str),
+                  ('readOnlyBy', 'read_only_by', str))
+
+
 class DomainMetaInstanceReader(DomainMetaReader):
     """``<ndm:instance>``: the plugin's element, one per domain."""
 
@@ -399,6 +414,7 @@ class DomainMetaInstanceReader(DomainMetaReader):
     port_class = DomainMetaPortReader
     tag_class = DomainMetaTagReader
     hardware_class = DomainMetaHardwareReader
+    share_class = DomainMetaShareReader
 
     def parse_dom(self, xmldoc):
         super().parse_dom(xmldoc)
@@ -425,3 +441,8 @@ class DomainMetaInstanceReader(DomainMetaReader):
         if hardware is not None:
             self.hardware = self.hardware_class()
             self.hardware.parse_dom(hardware)
+        self.shares = []
+        for child in self._children(xmldoc, 'share'):
+            share = self.share_class()
+            share.parse_dom(child)
+            self.shares.append(share)

@@ -26,6 +26,7 @@ from nova.i18n import _
 from nova import objects
 from oslo_log import log as logging
 
+from nova_domain_meta.metadata import domain_meta
 from nova_domain_meta.share import host as share_host
 from nova_domain_meta.share import mapping
 from nova_domain_meta.share import request
@@ -198,20 +199,39 @@ class PowerMetricsShares(object):
             LOG.warning('Not sharing power metrics: %s', e.format_message(),
                         instance=instance)
             return
-        if not wanted:
-            return
-        if not self.available:
+        if wanted and not self.available:
             LOG.warning('The instance asks for power metrics but this host '
                         'cannot share them (%s); the guest starts without '
                         'its share', self.unavailable, instance=instance)
-            return
-        for share in self.host_shares.shares:
+        shares = self._shares_of(instance)
+        for share in shares:
             fs = vconfig.LibvirtConfigGuestVirtiofs()
             fs.source_dir = self.host_shares.source(share, instance.name)
             fs.target_dir = share.tag
             fs.readonly = self.readonly_by_libvirt
             guest.add_device(fs)
-        guest.membacking = self._shared_memory(guest.membacking)
+        if shares:
+            guest.membacking = self._shared_memory(guest.membacking)
+
+    def _shares_of(self, instance):
+        """The shares ``instance`` gets here: [] when it gets none."""
+        try:
+            wanted = self.wanted(instance)
+        except request.InvalidPowerMetricsRequest:
+            return []
+        if not wanted or not self.available:
+            return []
+        return list(self.host_shares.shares)
+
+    def records(self, instance):
+        """``<ndm:share>`` records of what the guest is given."""
+        how = ' '.join(m.replace(' ', '-')
+                       for m in self.readonly_mechanisms())
+        return [domain_meta.DomainMetaShare(
+            tag=share.tag,
+            directory=self.host_shares.guest_directory(share, instance.name),
+            source=self.host_shares.source(share, instance.name),
+            read_only_by=how) for share in self._shares_of(instance)]
 
     @staticmethod
     def _shared_memory(membacking):
@@ -248,7 +268,7 @@ class PowerMetricsShares(object):
                                      tags=[DEVICE_TAG])
 
     def shared_in(self, xml):
-        """The names of the guests whose domain ``xml`` has our share."""
+        """True when the domain ``xml`` has one of our shares."""
         if not self.available or not xml:
             return False
         root = etree.fromstring(xml)

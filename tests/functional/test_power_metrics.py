@@ -27,7 +27,9 @@ from unittest import mock
 
 from nova import conf as nova_conf
 from nova import context as nova_context
+from nova import exception
 from nova import objects
+from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.tests.functional.api import client
 from oslo_utils.fixture import uuidsentinel as uuids
 
@@ -122,6 +124,13 @@ class PowerMetricsTestBase(base.DomainMetaTestBase):
         self.assertEqual(view, fs[0].find('source').get('dir'))
         self.assertEqual(TAG, fs[0].find('target').get('dir'))
         if generated:
+            record = self.xpath(self.ndm_meta(server), './ndm:share')
+            self.assertEqual(1, len(record), 'expected one <ndm:share>')
+            self.assertEqual(
+                {'purpose': 'power-metrics', 'tag': TAG,
+                 'directory': self.guest_dir(server, hostname),
+                 'source': view, 'readOnlyBy': 'bind-mount'},
+                dict(record[0].attrib))
             self.assertEqual('passthrough', fs[0].get('accessmode'))
             backing = self.domain_xml(server).find('./memoryBacking')
             self.assertEqual('shared', backing.find('access').get('mode'))
@@ -216,6 +225,8 @@ class ConfigurationAndSchedulingTest(PowerMetricsTestBase):
         for flavor, image_uuid in ((plain, None), (plain, image)):
             server = self.boot(flavor, image_uuid=image_uuid)
             self.assertEqual([], self.filesystems(server))
+            self.assertEqual([], self.xpath(self.ndm_meta(server),
+                                            './ndm:share'))
             self.assertIsNone(
                 self.domain_xml(server).find('./memoryBacking'))
             self.assertEqual({}, self.host.views_of(
@@ -397,4 +408,102 @@ class LifecycleTest(PowerMetricsTestBase):
     def test_delete_removes_views_and_directories(self):
         self._delete_server(self.server)
         self.assert_nothing_left(self.server, 'compute1')
+        self.assertEqual({}, self.host.mounts)
+
+
+class ComputeStartTest(PowerMetricsTestBase):
+    """What nova-compute does with the option when it starts."""
+
+    def _start_with(self, value, hostname='compute1'):
+        self.flags(share_local_fs=value,
+                   share_view_dir=self.host.directory('views-%s' % hostname),
+                   group='domain_meta')
+        return self.start_compute(hostname)
+
+    def test_missing_directory_stops_the_service(self):
+        missing = os.path.join(self.host.root, 'missing')
+        e = self.assertRaises(exception.InvalidConfiguration,
+                              self._start_with, {missing: TAG})
+        self.assertIn('[domain_meta] share_local_fs', str(e))
+        self.assertIn(missing, str(e))
+
+    def test_symlinked_directory_stops_the_service(self):
+        link = os.path.join(self.host.root, 'link')
+        os.symlink(self.share_dir('compute1'), link)
+        e = self.assertRaises(exception.InvalidConfiguration,
+                              self._start_with, {link: TAG})
+        self.assertIn('is a symbolic link', str(e))
+
+    def _assert_no_trait(self, hostname='compute1'):
+        self.assertNotIn(request.TRAIT, self._get_provider_traits(
+            self.compute_rp_uuids[hostname]))
+
+    def test_no_virtiofs_in_libvirt_means_no_trait(self):
+        self.host.virtiofs = False
+        self._start_with({self.share_dir('compute1'): TAG})
+        self._assert_no_trait()
+        self.assertIn('does not offer virtiofs',
+                      self.computes['compute1'].driver._power_metrics
+                      .unavailable)
+
+    def test_bind_mount_not_read_only_means_no_trait(self):
+        self.host.readonly_works = False
+        self._start_with({self.share_dir('compute1'): TAG})
+        self._assert_no_trait()
+        self.assertIn('is not read-only', self.computes['compute1'].driver
+                      ._power_metrics.unavailable)
+        self.assertEqual({}, self.host.mounts, 'the probe left a mount')
+
+    def test_trait_removed_when_the_option_is_removed(self):
+        self._start_with({self.share_dir('compute1'): TAG})
+        self.assertIn(request.TRAIT, self._get_provider_traits(
+            self.compute_rp_uuids['compute1']))
+        self.flags(share_local_fs={}, group='domain_meta')
+        self.restart_compute_service('compute1')
+        self._assert_no_trait()
+
+    def test_build_on_a_host_without_the_share_is_rescheduled(self):
+        # A scheduler without PowerMetricsFilter: the compute refuses.
+        self.flags(enabled_filters=['ComputeFilter'],
+                   group='filter_scheduler')
+        self.scheduler.stop()
+        self.scheduler = self.start_service('scheduler')
+        self._start_with({})
+        server = self.boot(self.flavor_pm, expected_state='ERROR')
+        fault = self.api.get_server(server['id'])['fault']
+        self.assertIn('Exceeded maximum number of retries', fault['message'])
+
+
+class GuestSafetyTest(PowerMetricsTestBase):
+    """Security problems are fatal; nothing is left behind."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_share_compute('compute1')
+
+    def test_symlink_planted_as_guest_directory_is_refused(self):
+        # Someone with write access to the shared directory points the
+        # next guest's directory elsewhere before it boots.
+        elsewhere = self.host.directory('elsewhere')
+        os.symlink(elsewhere, os.path.join(self.share_dir('compute1'),
+                                           'instance-00000001'))
+        server = self.boot(self.flavor_pm, expected_state='ERROR')
+        self.assertEqual('instance-00000001', self.domain_name(server))
+        fault = self.api.get_server(server['id'])['fault']
+        self.assertIn('Refusing the power-metrics share', fault['message'])
+        self.assertIn('symbolic link', fault['message'])
+        self.assertEqual({}, self.host.mounts)
+        self.assertEqual([], os.listdir(elsewhere))
+
+    def test_failed_boot_leaves_nothing(self):
+        def fail(*args, **kwargs):
+            raise fakelibvirt.make_libvirtError(
+                fakelibvirt.libvirtError, 'QEMU refused to start',
+                error_code=fakelibvirt.VIR_ERR_INTERNAL_ERROR)
+
+        with mock.patch.object(fakelibvirt.Domain, 'createWithFlags',
+                               autospec=True, side_effect=fail):
+            server = self.boot(self.flavor_pm, expected_state='ERROR')
+        self.assertTrue(any(a == 'mount' for a, _ in self.host.history))
+        self.assert_nothing_left(server, 'compute1')
         self.assertEqual({}, self.host.mounts)

@@ -43,7 +43,8 @@ class TestLoading(base.TestCase):
         self.assertEqual(
             {'domain_meta': ['max_value_length', 'max_items',
                              'image_properties', 'reconcile_interval',
-                             'preserve_hardware']},
+                             'preserve_hardware', 'share_local_fs',
+                             'share_view_dir']},
             groups)
 
 
