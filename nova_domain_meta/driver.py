@@ -145,6 +145,9 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
     def _create_guest(self, context, xml, instance, *args, **kwargs):
         if self._power_metrics.shared_in(xml):
             self._power_metrics.prepare(instance)
+        else:
+            # E.g. resized to a flavor without power metrics.
+            self._power_metrics.release(instance)
         guest = super()._create_guest(context, xml, instance, *args,
                                       **kwargs)
         self._stable_hardware.remember(instance, guest)

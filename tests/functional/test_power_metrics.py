@@ -21,10 +21,11 @@ against libvirt's schema by the recorder; directories are real, mounts
 come from :class:`~tests.functional.fixtures.PowerMetricsHostFixture`.
 """
 
+import json
 import os
-
 from unittest import mock
 
+from nova.api.metadata import base as instance_metadata
 from nova import conf as nova_conf
 from nova import context as nova_context
 from nova import exception
@@ -273,6 +274,15 @@ class ConfigurationAndSchedulingTest(PowerMetricsTestBase):
         self.assertEqual(1, len(shares))
         self.assertEqual(TAG, shares[0].tag)
         self.assertEqual(['power-metrics'], shares[0].tags)
+        # What automation in the guest reads from the metadata service
+        # (the config drive holds the same document).
+        md = instance_metadata.get_metadata_by_instance_id(server['id'],
+                                                           '10.0.0.5', ctx)
+        document = json.loads(md.lookup(
+            '/openstack/latest/meta_data.json'))
+        self.assertIn({'type': 'share', 'share_id': None, 'tag': TAG,
+                       'tags': ['power-metrics'], 'bus': 'none',
+                       'address': 'none'}, document['devices'])
 
     def test_live_migration_is_refused_up_front(self):
         """libvirt cannot migrate virtiofs: refused before any work.
@@ -408,6 +418,15 @@ class LifecycleTest(PowerMetricsTestBase):
     def test_delete_removes_views_and_directories(self):
         self._delete_server(self.server)
         self.assert_nothing_left(self.server, 'compute1')
+        self.assertEqual({}, self.host.mounts)
+
+    def test_resize_to_a_flavor_without_power_metrics_drops_the_share(self):
+        plain = self._create_flavor(name='plain-big', memory_mb=4096,
+                                    ephemeral=0)
+        server = self._resize_server(self.server, plain)
+        self.assertEqual([], self.filesystems(server))
+        server = self._confirm_resize(server)
+        self.assert_nothing_left(server, 'compute1')
         self.assertEqual({}, self.host.mounts)
 
 
