@@ -38,15 +38,26 @@ from lxml import etree  # noqa: E402
 from nova.tests.fixtures import neutron as neutron_fixture  # noqa: E402
 
 from tests.functional import base  # noqa: E402
+from tests.functional import fixtures as dm_fixtures  # noqa: E402
 
 FLOATING_IP = '203.0.113.17'
 RESULTS = []
 
 
 class Demo(base.DomainMetaTestBase):
-    """Two servers: one from an image with a floating IP, one from a volume."""
+    """Three servers: image with floating IP, volume, power metrics.
+
+    The third asks for power metrics and gets a read-only virtiofs share.
+    """
 
     def test_demo(self):
+        # A host sharing a Scaphandre directory; the read-only bind mounts
+        # are recorded by the fixture instead of made (no root needed).
+        host = self.useFixture(dm_fixtures.PowerMetricsHostFixture())
+        self.flags(share_local_fs={host.directory('scaphandre'):
+                                   'scaphandre'},
+                   share_view_dir=host.directory('views'),
+                   group='domain_meta')
         self.start_compute('compute1')
         port = neutron_fixture.NeutronFixture.port_1
         self.add_floating_ip(port, port['fixed_ips'][0]['ip_address'],
@@ -58,10 +69,19 @@ class Demo(base.DomainMetaTestBase):
                                   networks=[{'port': port['id']}])
         volume = self.cinder.IMAGE_BACKED_VOL
         db = self.boot_from_volume(volume, name='db-1', networks='none')
-        for server in (web, db):
-            metadata = self.domain_xml(server).find('./metadata')
+        metered = self._create_flavor(
+            name='m1.metered', memory_mb=1024, vcpu=1, disk=1, ephemeral=0,
+            extra_spec={'hw:power_metrics': 'true'})
+        green = self._create_server(name='green-1', flavor_id=metered,
+                                    networks='none')
+        for server in (web, db, green):
+            domain = self.domain_xml(server)
+            parts = [domain.find('./metadata')]
+            parts += domain.findall('./memoryBacking')
+            parts += domain.findall('./devices/filesystem')
             RESULTS.append((self.domain_name(server), server['name'],
-                            etree.tostring(metadata, encoding='unicode')))
+                            ''.join(etree.tostring(p, encoding='unicode')
+                                    for p in parts)))
 
 
 def main():
