@@ -161,7 +161,9 @@ def with_share(xml):
     fs.source_type = 'mount'
     fs.driver_type = 'virtiofs'
     fs.accessmode = 'passthrough'
-    fs.source_dir = '%s/%s' % (SHARE_VIEW_DIR, doc.findtext('name'))
+    # nova-compute's layout: <share_view_dir>/<domain name>/<tag>.
+    fs.source_dir = '%s/%s/scaphandre' % (SHARE_VIEW_DIR,
+                                          doc.findtext('name'))
     fs.target_dir = 'scaphandre'
     doc.find('devices').append(fs.format_dom())
     return etree.tostring(doc, encoding='unicode') + '\n'

@@ -185,7 +185,7 @@ class TestPowerMetricsShare(ScenarioTestCase):
             matchers.MismatchError, self.run_share_test,
             'test_share_is_in_the_domain',
             base.read_data('domain-share.xml'))
-        self.assertIn('not below share_view_dir', str(error))
+        self.assertIn('below share_view_dir', str(error))
 
     def test_no_share_without_the_extra_spec(self):
         self.run_share_test('test_no_share_without_the_extra_spec',
