@@ -159,6 +159,18 @@ def read_ini(path):
     return result
 
 
+def installed_module(name):
+    """Whether the installed package has module ``name``.
+
+    Asked of an isolated interpreter started from /, as the plugin does.
+    """
+    code = ('import importlib.util; print(importlib.util.find_spec(%r) '
+            'is not None)' % name)
+    return subprocess.run(
+        [sys.executable, '-I', '-c', code], cwd='/', check=True,
+        capture_output=True, text=True).stdout.strip() == 'True'
+
+
 def installed_validator():
     """Whether the installed package offers nova-api its validator.
 
@@ -411,6 +423,15 @@ class TestInstall(DevstackPluginTestCase):
                                  ENABLED_SERVICES='n-api')
         if not offered:
             self.assertIn('nova-api would reject hw:power_metrics', output)
+
+    def test_nova_scheduler_imports_the_filter_if_installed(self):
+        present = installed_module('nova_domain_meta.scheduler')
+        output = self.run_plugin('stack', 'install', expect_ok=present,
+                                 ENABLED_SERVICES='n-sch')
+        if not present:
+            self.assertIn('nova-scheduler could not import '
+                          'nova_domain_meta.scheduler.PowerMetricsFilter',
+                          output)
 
 
 class TestNovaFromSourceTree(DevstackPluginTestCase):
