@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 # libvirt0: libvirt's RelaxNG schemas (/usr/share/libvirt/schemas).
 # libvirt-clients, libxml2-utils: virsh and virt-xml-validate for operators
 # reproducing what the tests check.
-APT_PACKAGES="libvirt-dev libvirt0 libvirt-clients libxml2-utils pkg-config gcc git"
+# The shellcheck package: the linter tests/unit/test_shellcheck.py runs
+# over the devstack plugin and these scripts.
+APT_PACKAGES="libvirt-dev libvirt0 libvirt-clients libxml2-utils pkg-config gcc git shellcheck"
 missing=()
 for pkg in $APT_PACKAGES; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" \
