@@ -152,3 +152,20 @@ def check_directories(shares):
                     'link in its path; name the real directory'
                     % (OPTION, share.directory, real))
     return None
+
+
+def check_view_dir(shares, view_dir):
+    """Return why ``view_dir`` cannot hold the views, or None.
+
+    Inside a shared directory the views of every guest would be served
+    to each guest; a shared directory inside it would be mixed with them.
+    """
+    view_dir = os.path.normpath(view_dir)
+    for share in shares:
+        for inner, outer in ((view_dir, share.directory),
+                             (share.directory, view_dir)):
+            if inner == outer or inner.startswith(outer.rstrip('/') + '/'):
+                return ('[domain_meta] share_view_dir %s and the shared '
+                        'directory %s must not contain one another'
+                        % (view_dir, share.directory))
+    return None

@@ -66,7 +66,9 @@ class PowerMetricsShares(object):
         shares = conf.domain_meta.share_local_fs
         if not shares:
             return
-        problem = mapping.check_directories(shares)
+        problem = (mapping.check_directories(shares) or
+                   mapping.check_view_dir(shares,
+                                          conf.domain_meta.share_view_dir))
         if problem:
             raise exception.InvalidConfiguration(problem)
         problem = self._virtiofs_problem(conf.libvirt.virt_type)

@@ -134,3 +134,23 @@ class CheckDirectoriesTest(base.TestCase):
         path = os.path.join(self.tmp, 'file')
         open(path, 'w').close()
         self.assertIn('is not a directory', self._check(path))
+
+
+class CheckViewDirTest(base.TestCase):
+
+    shares = [mapping.Share('/var/lib/libvirt/scaphandre', 't')]
+
+    def test_separate_directories(self):
+        self.assertIsNone(mapping.check_view_dir(
+            self.shares, '/var/lib/nova/domain_meta/shares'))
+
+    def test_views_inside_a_shared_directory(self):
+        why = mapping.check_view_dir(
+            self.shares, '/var/lib/libvirt/scaphandre/views')
+        self.assertIn('[domain_meta] share_view_dir', why)
+
+    def test_shared_directory_inside_the_views(self):
+        self.assertIsNotNone(mapping.check_view_dir(self.shares,
+                                                    '/var/lib/libvirt'))
+        self.assertIsNotNone(mapping.check_view_dir(
+            self.shares, '/var/lib/libvirt/scaphandre/'))
