@@ -27,8 +27,11 @@ JSON body, plus the domain XML the driver defined for the server in
 ``domain-share.xml`` is that domain with the power-metrics share added as
 Nova's own ``LibvirtConfigGuestFilesys`` formats a virtiofs mount (a
 read-only bind mount below ``share_view_dir`` as its source, tag
-``scaphandre``), the form the real tier boots with QEMU; derived, since the
-driver on this branch does not add the share yet.
+``scaphandre``), the form the real tier boots with QEMU.  It is derived
+rather than recorded so the recorded host keeps the answers the tempest
+tests must refuse (a host without the trait); the driver's own share XML
+is checked by ``tests/functional/test_power_metrics.py`` and booted by
+``tests/real/test_power_metrics_real.py``.
 
 The ``hw:power_metrics`` requests are made twice: once with Nova's
 validator registry as installed (key ``stock``: without our validator
