@@ -47,10 +47,6 @@ import time
 
 import libvirt
 from lxml import etree
-from nova import version as nova_version
-from oslo_config import cfg
-from oslo_utils import uuidutils
-from packaging import version as pkg_version
 
 from nova_domain_meta import metadata
 from nova_domain_meta.metadata import readers
@@ -386,6 +382,11 @@ def read_domains(conn):
 
 def _lookup(conn, ident):
     """Return the virDomain named ``ident`` or with UUID ``ident``."""
+    # Imported here, like oslo.config, Nova and packaging below: ``list``
+    # needs none of them, and Python start-up is part of every run of the
+    # CLI (oslo.config alone costs 50 ms).
+    from oslo_utils import uuidutils
+
     lookups = [conn.lookupByName]
     if uuidutils.is_uuid_like(ident):
         lookups.append(conn.lookupByUUIDString)
@@ -724,6 +725,9 @@ def running_nova_version():
     for Nova to look, then cleared, so a process that parses Nova's
     configuration afterwards (a test runner, a service) still can.
     """
+    from nova import version as nova_version
+    from oslo_config import cfg
+
     try:
         return nova_version.version_string_with_package()
     except cfg.NotInitializedError:
@@ -748,6 +752,8 @@ def parse_version(text):
     ``34.0.0-0ubuntu1~cloud0``, ``34.0.0-1.el9``); only the part before the
     first ``-`` says which Nova wrote the metadata.  Raises ``ValueError``.
     """
+    from packaging import version as pkg_version
+
     base = (text or '').strip().split('-', 1)[0]
     try:
         return pkg_version.Version(base)
