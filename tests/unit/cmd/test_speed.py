@@ -22,7 +22,12 @@ import os
 import subprocess
 import sys
 
+import fixtures
+import libvirt
+
+from nova_domain_meta import inventory
 from tests.unit import cmd as base
+from tests.unit.cmd import test_errors
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
@@ -49,3 +54,96 @@ class TestImports(base.CLITestCase):
         self.assertEqual(len(base.ALL), len(proc.stdout.split()))
         loaded = json.loads(proc.stderr.splitlines()[-1])
         self.assertEqual([], [m for m in _NOT_FOR_LIST if m in loaded])
+
+
+class _Uri(object):
+    def __init__(self, uri):
+        self.uri = uri
+
+    def getURI(self):
+        return self.uri
+
+
+def _summary(listing):
+    return ([(d.name, d.uuid, d.state, d.kind, d.problems,
+              inventory.list_row(d)) for d in listing.domains],
+            listing.vanished)
+
+
+class TestThreadedReads(base.CLITestCase):
+    """Domain XML fetched by several threads, as through a daemon."""
+
+    def test_workers_by_uri(self):
+        for uri, workers in (('qemu:///system', inventory.READ_WORKERS),
+                             ('qemu+ssh://host/system',
+                              inventory.READ_WORKERS),
+                             ('test+unix:///default',
+                              inventory.READ_WORKERS),
+                             ('test:///default', 1),
+                             ('test:///var/tmp/node.xml', 1)):
+            self.assertEqual(workers, inventory.read_workers(_Uri(uri)),
+                             uri)
+
+    def test_same_domains_in_the_same_order(self):
+        uri = self.node(*base.ALL + (
+            (base.renamed('ours-image', 'instance-a0'), base.PAUSED),
+            (base.renamed('stock-bfv', 'instance-a1'), base.SHUTOFF)))
+        conn = inventory.open_connection(uri)
+        self.addCleanup(conn.close)
+        one = _summary(inventory.read_domains(conn, workers=1))
+        self.assertEqual(len(base.ALL) + 2, len(one[0]))
+        for workers in (2, inventory.READ_WORKERS, 16):
+            self.assertEqual(one, _summary(
+                inventory.read_domains(conn, workers=workers)), workers)
+
+    def test_cli_output_does_not_depend_on_threads(self):
+        uri = self.node(*base.ALL)
+        outputs = []
+        for workers in (1, inventory.READ_WORKERS):
+            self.useFixture(fixtures.MockPatch(
+                'nova_domain_meta.inventory.read_workers',
+                return_value=workers))
+            outputs.append([self.run_cli(uri, *argv)
+                            for argv in (('list', '-f', 'json'),
+                                         ('list', '-f', 'table'),
+                                         ('check', '--all', '-f', 'json'))])
+        self.assertEqual(outputs[0], outputs[1])
+        self.assertEqual(0, outputs[0][0].code, outputs[0][0])
+
+    def test_domain_vanishing_while_others_are_read(self):
+        uri = self.node('ours-image', 'ours-bfv', 'stock-image', 'nonnova')
+        victim = base.value('ours-bfv', '/domain/name')
+        conn = test_errors.VanishingConnection(uri, victim)
+        listing = inventory.read_domains(conn, workers=inventory.READ_WORKERS)
+        self.assertEqual([victim], listing.vanished)
+        self.assertEqual(
+            sorted([base.value('ours-image', '/domain/name'),
+                    base.value('stock-image', '/domain/name'),
+                    'backup-appliance']),
+            [d.name for d in listing.domains])
+
+    def test_unreadable_domain_with_threads(self):
+        # An error other than "no such domain" marks that domain
+        # unreadable and leaves the others alone, as without threads.
+        uri = self.node('ours-image', 'ours-bfv', 'nonnova')
+        victim = base.value('ours-bfv', '/domain/name')
+        conn = inventory.open_connection(uri)
+        self.addCleanup(conn.close)
+        error = libvirt.libvirtError('boom')
+        error.err = (libvirt.VIR_ERR_INTERNAL_ERROR, 0, 'internal error',
+                     0, '', None, None, 0, 0)
+        real_xml = libvirt.virDomain.XMLDesc
+
+        def xml_desc(dom, flags=0):
+            if dom.name() == victim:
+                raise error
+            return real_xml(dom, flags)
+
+        self.useFixture(fixtures.MockPatchObject(
+            libvirt.virDomain, 'XMLDesc', xml_desc))
+        listing = inventory.read_domains(conn, workers=inventory.READ_WORKERS)
+        by_name = {d.name: d for d in listing.domains}
+        self.assertEqual(inventory.KIND_UNREADABLE, by_name[victim].kind)
+        self.assertEqual(['cannot read the domain XML: internal error'],
+                         by_name[victim].problems)
+        self.assertEqual(3, len(by_name))
