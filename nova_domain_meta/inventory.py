@@ -610,15 +610,44 @@ def preserved_addresses(domain):
     return []
 
 
-def list_row(domain):
-    """Return the ``list`` row of ``domain``: column name to plain value."""
-    flavor_name, _flavor_id = flavor(domain)
-    project, project_id, user, user_id = owner(domain)
-    fixed, floating = addresses(domain)
-    return dict(zip(LIST_COLUMNS, (
-        domain.name, domain.uuid, display_name(domain), domain.state,
-        flavor_name, project, project_id, user, user_id, fixed, floating,
-        root(domain), power_metrics_share(domain), domain.kind)))
+# How each ``list`` column is read from a domain.  Name, UUID, State and
+# Metadata need no parsing of the metadata elements; the others parse
+# <nova:instance> (and Root, for a boot volume, <ndm:instance>).
+_LIST_VALUES = {
+    'Name': lambda domain: domain.name,
+    'UUID': lambda domain: domain.uuid,
+    'Display Name': lambda domain: display_name(domain),
+    'State': lambda domain: domain.state,
+    'Flavor': lambda domain: flavor(domain)[0],
+    'Project': lambda domain: owner(domain)[0],
+    'Project ID': lambda domain: owner(domain)[1],
+    'User': lambda domain: owner(domain)[2],
+    'User ID': lambda domain: owner(domain)[3],
+    'Fixed IPs': lambda domain: addresses(domain)[0],
+    'Floating IPs': lambda domain: addresses(domain)[1],
+    'Root': lambda domain: root(domain),
+    'Power Metrics': lambda domain: power_metrics_share(domain),
+    'Metadata': lambda domain: domain.kind,
+}
+
+
+def list_row(domain, columns=LIST_COLUMNS):
+    """Return the ``list`` row of ``domain``: column name to plain value.
+
+    ``columns`` (names from :data:`LIST_COLUMNS`) limits the row to those
+    columns, and the work to what they need: Name, UUID, State and
+    Metadata alone never parse the metadata elements.
+    """
+    if columns is LIST_COLUMNS:
+        flavor_name, _flavor_id = flavor(domain)
+        project, project_id, user, user_id = owner(domain)
+        fixed, floating = addresses(domain)
+        return dict(zip(LIST_COLUMNS, (
+            domain.name, domain.uuid, display_name(domain), domain.state,
+            flavor_name, project, project_id, user, user_id, fixed,
+            floating, root(domain), power_metrics_share(domain),
+            domain.kind)))
+    return {column: _LIST_VALUES[column](domain) for column in columns}
 
 
 def matches(domain, project=None, user=None, flavor_ref=None, ip=None,
@@ -632,11 +661,13 @@ def matches(domain, project=None, user=None, flavor_ref=None, ip=None,
     """
     if nova_only and not domain.is_nova:
         return False
-    project_name, project_id, user_name, user_id = owner(domain)
-    if project is not None and project not in (project_name, project_id):
-        return False
-    if user is not None and user not in (user_name, user_id):
-        return False
+    if project is not None or user is not None:
+        project_name, project_id, user_name, user_id = owner(domain)
+        if project is not None and project not in (project_name,
+                                                   project_id):
+            return False
+        if user is not None and user not in (user_name, user_id):
+            return False
     if flavor_ref is not None and flavor_ref not in flavor(domain):
         return False
     if ip is not None and not _has_address(domain, ip):

@@ -231,7 +231,26 @@ class ListDomains(_ReadsLibvirt, lister.Lister):
             help='Hide domains Nova does not own.')
         return parser
 
+    def columns_needed(self, parsed_args):
+        """The columns whose values the output can show.
+
+        With ``-c``, cliff prints only the columns asked for, but sorts
+        (``--sort-column``) before it selects and hands command hooks
+        every column.  So unless a hook is installed, only the columns
+        named by ``-c`` or ``--sort-column`` (matched as cliff matches
+        them) are read: ``-c Name -c State`` does not parse any metadata
+        element.  The rows keep every column, None where not read, and
+        cliff leaves those out.
+        """
+        if not parsed_args.columns or any(True for _hook in self._hooks):
+            return inventory.LIST_COLUMNS
+        named = {self._normalize_column_name(c)
+                 for c in parsed_args.columns + parsed_args.sort_columns}
+        return tuple(c for c in inventory.LIST_COLUMNS
+                     if self._normalize_column_name(c) in named)
+
     def take_action(self, parsed_args):
+        needed = self.columns_needed(parsed_args)
         rows = []
         for domain in self.domains():
             if not inventory.matches(
@@ -240,8 +259,8 @@ class ListDomains(_ReadsLibvirt, lister.Lister):
                     ip=parsed_args.ip, name=parsed_args.name,
                     nova_only=parsed_args.nova_only):
                 continue
-            row = inventory.list_row(domain)
-            rows.append(tuple(_column(c, row[c])
+            row = inventory.list_row(domain, needed)
+            rows.append(tuple(_column(c, row[c]) if c in row else None
                               for c in inventory.LIST_COLUMNS))
         return inventory.LIST_COLUMNS, rows
 

@@ -21,10 +21,12 @@ import json
 import os
 import subprocess
 import sys
+from unittest import mock
 
 import fixtures
 import libvirt
 
+from nova_domain_meta.cmd import commands
 from nova_domain_meta import inventory
 from tests.unit import cmd as base
 from tests.unit.cmd import test_errors
@@ -147,3 +149,76 @@ class TestThreadedReads(base.CLITestCase):
         self.assertEqual(['cannot read the domain XML: internal error'],
                          by_name[victim].problems)
         self.assertEqual(3, len(by_name))
+
+
+class TestColumnsNeeded(base.CLITestCase):
+    """``list -c`` reads only what the columns asked for need."""
+
+    ARGVS = (
+        ('-c', 'Name'),
+        ('-c', 'Name', '-c', 'State', '-c', 'Metadata'),
+        ('-c', 'uuid', '-c', 'display_name'),
+        ('-c', 'Root', '-c', 'Fixed IPs', '-c', 'floating_ips'),
+        ('-c', 'Project', '-c', 'User ID', '-c', 'Flavor'),
+        ('-c', 'Name', '--sort-column', 'Display Name'),
+        ('-c', 'Name', '-c', 'User', '--sort-column', 'flavor',
+         '--sort-descending'),
+        ('-c', 'Name', '--sort-column', 'no such column'),
+        ('-c', 'Name', '--project', 'acme-prod'),
+        ('-c', 'Name', '--user', 'admin', '--flavor', 'm1.cli'),
+        ('-c', 'Name', '--ip', '192.168.1.0/24', '--name', 'web-*'),
+        ('-c', 'Name', '--nova-only'),
+        ('-c', 'Nope', '-c', 'Power Metrics'),
+    )
+
+    def setUp(self):
+        super().setUp()
+        self.uri = self.node(*base.ALL)
+
+    def _outputs(self):
+        return [self.run_cli(self.uri, 'list', *argv + (fmt,))
+                for argv in self.ARGVS
+                for fmt in ('-fjson', '-ftable')]
+
+    def test_same_output_as_reading_every_column(self):
+        lazy = self._outputs()
+        self.useFixture(fixtures.MockPatch(
+            'nova_domain_meta.cmd.commands.ListDomains.columns_needed',
+            return_value=inventory.LIST_COLUMNS))
+        self.assertEqual(self._outputs(), lazy)
+        self.assertEqual(0, lazy[0].code, lazy[0])
+        self.assertEqual(len(base.ALL), len(json.loads(lazy[0].stdout)))
+
+    def test_names_and_states_parse_no_metadata(self):
+        parse = fixtures.MockPatch(
+            'nova_domain_meta.inventory._parse',
+            side_effect=AssertionError('metadata parsed'))
+        self.useFixture(parse)
+        result = self.run_cli(self.uri, 'list', '-c', 'Name', '-c', 'State',
+                              '-c', 'Metadata', '-c', 'UUID', '-f', 'csv',
+                              '--nova-only')
+        self.assertEqual(0, result.code, result)
+        # A header, and every domain but the one Nova never owned.
+        self.assertEqual(1 + len(base.ALL) - 1,
+                         len(result.stdout.splitlines()))
+        parse.mock.assert_not_called()
+
+    def test_every_column_when_a_hook_may_read_them(self):
+        command = commands.ListDomains(mock.Mock(), None)
+        parsed = command.get_parser('list').parse_args(['-c', 'Name'])
+        self.assertEqual(('Name',), command.columns_needed(parsed))
+        command._hooks = [mock.Mock()]
+        self.assertIs(inventory.LIST_COLUMNS,
+                      command.columns_needed(parsed))
+
+    def test_list_row_subsets(self):
+        conn = inventory.open_connection(self.uri)
+        self.addCleanup(conn.close)
+        for domain in inventory.read_domains(conn).domains:
+            full = inventory.list_row(domain)
+            self.assertEqual(list(inventory.LIST_COLUMNS), list(full))
+            for column in inventory.LIST_COLUMNS:
+                self.assertEqual({column: full[column]},
+                                 inventory.list_row(domain, (column,)))
+            self.assertEqual(full, inventory.list_row(
+                domain, tuple(inventory.LIST_COLUMNS)))
