@@ -247,8 +247,10 @@ def time_phases(cli, inventory, uri, repeat):
     measurement: opening the connection; ``inventory.read_domains``
     (listing, fetching every domain XML, parsing it); the rest of
     ``take_action`` (reading the metadata elements, filters, columns);
-    ``produce_output`` (cliff's formatter, writing); and the remainder
-    (cliff itself: building the application and the parsers, logging).
+    ``produce_output`` (cliff's formatter, writing); the application's
+    ``clean_up``, which closes the connection (libvirt's test driver then
+    frees every domain of a node file); and the remainder (cliff itself:
+    building the application and the parsers, logging).
     """
     from nova_domain_meta.cmd import commands
 
@@ -270,7 +272,8 @@ def time_phases(cli, inventory, uri, repeat):
     wrapped = [wrap(inventory, 'open_connection', 'open'),
                wrap(inventory, 'read_domains', 'read'),
                wrap(commands.ListDomains, 'take_action', 'take_action'),
-               wrap(commands.ListDomains, 'produce_output', 'output')]
+               wrap(commands.ListDomains, 'produce_output', 'output'),
+               wrap(cli.NovaDomainMetaApp, 'clean_up', 'close')]
     runs = []
     try:
         for _ in range(repeat):
@@ -546,6 +549,7 @@ PHASES = (
     ('read', 'listing + every domain XML + parsing it (read_domains)'),
     ('rows', 'metadata elements, filters, columns'),
     ('output', 'JSON formatting and writing (cliff)'),
+    ('close', 'closing the connection'),
     ('cliff', 'the rest: application, parsers, logging (cliff)'),
 )
 
