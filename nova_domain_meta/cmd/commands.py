@@ -140,9 +140,10 @@ class _OwnEpilog(object):
     cliff's ``get_epilog`` appends "This command is provided by the X
     plugin" when a command comes from another distribution than the
     application.  To find out it maps every module of every installed
-    distribution (``importlib.metadata.packages_distributions``), about
-    0.3 s on a compute host with Nova installed, and it does so on every
-    run, because the command's parser is built to parse its arguments.
+    distribution (``importlib.metadata.packages_distributions``), 0.13 to
+    0.2 s with Nova and its dependencies installed (more with more
+    packages), and it does so on every run, because the command's parser
+    is built to parse its arguments.
     Our commands ship in the application's own distribution, so the
     sentence never applies to them (when the scan ran, it printed it only
     where the application ran as ``python -m``, a module named
