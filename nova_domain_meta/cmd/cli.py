@@ -79,6 +79,9 @@ class NovaDomainMetaApp(app.App):
                          command_manager=command_manager(),
                          stdin=stdin, stdout=stdout, stderr=stderr,
                          deferred_help=True)
+        # cliff registered its own help command; ours says the same
+        # without a scan of every installed distribution first.
+        self.command_manager.add_command('help', commands.HelpCommand)
         self.connection_factory = (connection_factory or
                                    inventory.open_connection)
         self._connection = None

@@ -23,11 +23,14 @@ time importing Nova's libvirt driver takes.
 
 import calendar
 import dataclasses
+import re
 import time
 
 from nova_domain_meta import metadata
 
 _TIME_FORMAT = '%Y-%m-%d %H:%M:%S'
+# What Nova writes, always two digits per field but the year's four.
+_TIME_RE = re.compile(r'(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)\Z')
 
 
 class InvalidElement(ValueError):
@@ -43,6 +46,30 @@ def _int_or_none(text):
 
 def _bool_or_none(text):
     return None if text is None else text == 'true'
+
+
+def _timestamp(text):
+    """Seconds since the epoch of a UTC ``YYYY-MM-DD HH:MM:SS``, or None.
+
+    ``time.strptime`` costs more than the rest of reading a
+    ``<nova:instance>``; Nova's own format is read directly, anything else
+    still goes through ``strptime``, which also accepts one-digit fields
+    and rejects out-of-range ones.
+    """
+    text = text.strip()
+    match = _TIME_RE.match(text)
+    if match is not None:
+        fields = [int(f) for f in match.groups()]
+        year, month, day, hour, minute, second = fields
+        # The ranges strptime accepts, and a day the month has.
+        if (year >= 1 and 1 <= month <= 12 and hour <= 23 and
+                minute <= 59 and second <= 61 and
+                1 <= day <= calendar.monthrange(year, month)[1]):
+            return calendar.timegm(fields)
+    try:
+        return calendar.timegm(time.strptime(text, _TIME_FORMAT))
+    except ValueError:
+        return None
 
 
 # Attribute text to Python value, by kind.
@@ -71,10 +98,37 @@ class ElementReader(object):
         return ns
 
     def _child(self, xmldoc, name):
-        return xmldoc.find('{%s}%s' % (self.ns_uri, name))
+        return next(xmldoc.iterchildren('{%s}%s' % (self.ns_uri, name)),
+                    None)
 
     def _children(self, xmldoc, name):
-        return xmldoc.findall('{%s}%s' % (self.ns_uri, name))
+        return list(xmldoc.iterchildren('{%s}%s' % (self.ns_uri, name)))
+
+    def _index(self, xmldoc):
+        """Return a :class:`_Children` of ``xmldoc`` in our namespace."""
+        return _Children(xmldoc, self.ns_uri)
+
+
+class _Children(object):
+    """The first child of each name, found in one pass over the children.
+
+    Readers want up to a dozen children of an element by name; one lxml
+    ``find`` per name costs a few microseconds each, and ``list`` reads
+    the elements of every guest on the host.  ``get(name)`` returns what
+    ``find('{ns}name')`` would.
+    """
+
+    __slots__ = ('_first', '_prefix')
+
+    def __init__(self, xmldoc, ns_uri):
+        first = self._first = {}
+        for child in xmldoc:
+            if child.tag not in first:
+                first[child.tag] = child
+        self._prefix = '{%s}' % ns_uri
+
+    def get(self, name):
+        return self._first.get(self._prefix + name)
 
 
 # <nova:instance>, Nova's element, namespace 1.1 or the older 1.0.
@@ -146,8 +200,9 @@ class NovaOwnerReader(NovaReader):
 
     def parse_dom(self, xmldoc):
         self._check_root(xmldoc)
-        user = self._child(xmldoc, 'user')
-        project = self._child(xmldoc, 'project')
+        children = self._index(xmldoc)
+        user = children.get('user')
+        project = children.get('project')
         self.userid = user.get('uuid') if user is not None else None
         self.username = (user.text or '') if user is not None else None
         self.projectid = project.get('uuid') if project is not None \
@@ -165,11 +220,12 @@ class NovaFlavorReader(NovaReader):
         self._check_root(xmldoc)
         self.name = xmldoc.get('name')
         self.id = xmldoc.get('id')
+        children = self._index(xmldoc)
         for attr in ('memory', 'disk', 'swap', 'ephemeral', 'vcpus'):
-            node = self._child(xmldoc, attr)
+            node = children.get(attr)
             setattr(self, attr,
                     _int_or_none(node.text) if node is not None else None)
-        specs = self._child(xmldoc, 'extraSpecs')
+        specs = children.get('extraSpecs')
         self.extra_specs = None
         if specs is not None:
             self.extra_specs = {
@@ -189,13 +245,14 @@ class NovaImageReader(NovaReader):
     def parse_dom(self, xmldoc):
         self._check_root(xmldoc)
         self.uuid = xmldoc.get('uuid')
+        children = self._index(xmldoc)
         values = {}
         for attr, node_key in self._fields:
-            node = self._child(xmldoc, node_key)
+            node = children.get(node_key)
             text = node.text if node is not None else None
             values[attr] = (_int_or_none(text) if attr.startswith('min_')
                             else text)
-        props = self._child(xmldoc, 'properties')
+        props = children.get('properties')
         properties = {}
         if props is not None:
             properties = {node.get('name'): node.text or ''
@@ -215,28 +272,25 @@ class NovaInstanceReader(NovaReader):
 
     def parse_dom(self, xmldoc):
         self._check_root(xmldoc)
-        package = self._child(xmldoc, 'package')
+        children = self._index(xmldoc)
+        package = children.get('package')
         self.package = package.get('version') if package is not None \
             else None
-        name = self._child(xmldoc, 'name')
+        name = children.get('name')
         self.name = name.text if name is not None else None
-        created = self._child(xmldoc, 'creationTime')
+        created = children.get('creationTime')
         self.creationTime = None
         if created is not None and created.text:
-            try:
-                self.creationTime = calendar.timegm(
-                    time.strptime(created.text.strip(), _TIME_FORMAT))
-            except ValueError:
-                self.creationTime = None
+            self.creationTime = _timestamp(created.text)
         for attr, tag in (('flavor', 'flavor'), ('image', 'image'),
                           ('owner', 'owner'), ('ports', 'ports')):
-            node = self._child(xmldoc, tag)
+            node = children.get(tag)
             obj = None
             if node is not None:
                 obj = getattr(self, attr + '_class')()
                 obj.parse_dom(node)
             setattr(self, attr, obj)
-        root = self._child(xmldoc, 'root')
+        root = children.get('root')
         self.roottype = root.get('type') if root is not None else None
         self.rootid = root.get('uuid') if root is not None else None
 
@@ -260,9 +314,14 @@ class DomainMetaReader(ElementReader):
         for xml_name, name, kind in self.attributes:
             setattr(self, name, PARSE[kind](xmldoc.get(xml_name)))
 
-    def _parse_list(self, xmldoc, name, item_name, klass):
-        """Return ``(items, truncated)`` read from a list element."""
-        node = self._child(xmldoc, name)
+    def _parse_list(self, xmldoc, name, item_name, klass, children=None):
+        """Return ``(items, truncated)`` read from a list element.
+
+        ``children`` is the :meth:`_index` of ``xmldoc``, if the caller
+        has it.
+        """
+        node = (children.get(name) if children is not None
+                else self._child(xmldoc, name))
         if node is None:
             return [], False
         items = []
@@ -418,25 +477,27 @@ class DomainMetaInstanceReader(DomainMetaReader):
 
     def parse_dom(self, xmldoc):
         super().parse_dom(xmldoc)
-        plugin = self._child(xmldoc, 'plugin')
+        children = self._index(xmldoc)
+        plugin = children.get('plugin')
         self.plugin_version = plugin.get('version') if plugin is not None \
             else None
         for xml_name, name in self.text_children:
-            child = self._child(xmldoc, xml_name)
+            child = children.get(xml_name)
             setattr(self, name,
                     (child.text or '') if child is not None else None)
-        image = self._child(xmldoc, 'image')
+        image = children.get('image')
         self.image = None
         if image is not None:
             self.image = self.image_class()
             self.image.parse_dom(image)
         self.block_devices, _ = self._parse_list(
-            xmldoc, 'blockDevices', 'blockDevice', self.block_device_class)
+            xmldoc, 'blockDevices', 'blockDevice', self.block_device_class,
+            children)
         self.ports, _ = self._parse_list(xmldoc, 'ports', 'port',
-                                         self.port_class)
+                                         self.port_class, children)
         self.tags, self.tags_truncated = self._parse_list(
-            xmldoc, 'tags', 'tag', self.tag_class)
-        hardware = self._child(xmldoc, 'hardware')
+            xmldoc, 'tags', 'tag', self.tag_class, children)
+        hardware = children.get('hardware')
         self.hardware = None
         if hardware is not None:
             self.hardware = self.hardware_class()

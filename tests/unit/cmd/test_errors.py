@@ -17,10 +17,13 @@ import shutil
 import socket
 import subprocess
 import sys
+from unittest import mock
 
+import fixtures
 import libvirt
 import testtools
 
+from nova_domain_meta.cmd import commands
 from nova_domain_meta import inventory
 from tests.unit import cmd as base
 
@@ -171,6 +174,32 @@ class TestHelp(base.CLITestCase):
             self.assertIn('usage: nova-domain-meta', result.stdout)
             self.assertIn(expected, result.stdout)
             self.assertIn('--format', result.stdout)
+
+    def test_commands_skip_the_distribution_scan(self):
+        # cliff maps every installed distribution's modules to name the one
+        # providing a command; ours ship with the application, so every
+        # command must run (and show its help) without that scan.
+        scan = mock.Mock(side_effect=AssertionError('distribution scan'))
+        self.useFixture(fixtures.MockPatch(
+            'cliff.command._get_distributions_by_modules', scan))
+        for argv in (('list', '--help'), ('help', 'show'),
+                     ('check', '--help'), ('help', 'help')):
+            result = self.run_cli(None, *argv)
+            self.assertEqual(0, result.code, (argv, result))
+            self.assertNotIn('provided by', result.stdout)
+        uri = self.node('nonnova')
+        result = self.run_cli(uri, 'list', '-f', 'value', '-c', 'Name')
+        self.assertEqual((0, 'backup-appliance\n'),
+                         (result.code, result.stdout), result)
+        scan.assert_not_called()
+
+    def test_command_hook_epilogs_are_kept(self):
+        command = commands.ListDomains(mock.Mock(), None)
+        command._epilog = 'Own epilog.'
+        hook = mock.Mock()
+        hook.obj.get_epilog.return_value = 'From a hook.'
+        command._hooks = [hook]
+        self.assertEqual('Own epilog.\n\nFrom a hook.', command.get_epilog())
 
     def test_unknown_command(self):
         result = self.run_cli('test:///default', 'lsit')
