@@ -587,24 +587,40 @@ def root(domain):
 
 
 def power_metrics_share(domain):
-    """The power-metrics share of the guest, or None.
+    """Mount tags of the guest's power-metrics shares, or None.
 
-    Placeholder: the plugin does not write a power-metrics share element
-    yet.  The work that adds it to ``<ndm:instance>`` makes this return its
-    value (the share's state, e.g. its mount tag); every caller, the
-    ``list`` and ``show`` commands included, already uses this function.
+    Read from the ``<ndm:share>`` records our driver writes; a guest
+    without a share (or a domain written by stock Nova) has None.
     """
-    return None
+    if domain.ndm is None or not domain.ndm.shares:
+        return None
+    return [share.tag for share in domain.ndm.shares]
+
+
+def power_metrics_share_details(domain):
+    """Each power-metrics share: tag, host directory, source, read-only."""
+    if domain.ndm is None:
+        return []
+    return [{'tag': share.tag, 'directory': share.directory,
+             'source': share.source, 'read_only_by': share.read_only_by}
+            for share in domain.ndm.shares]
 
 
 def preserved_addresses(domain):
-    """Device addresses the plugin preserved for the guest, as a list.
+    """What the last redefinition kept of the hardware libvirt assigned.
 
-    Placeholder: the plugin does not write preserved addresses yet.  The
-    work that adds them to ``<ndm:instance>`` makes this return them; the
-    ``show`` command already uses this function.
+    From ``<ndm:hardware>``: how many devices kept their address, the
+    machine type and whether it was kept, and the devices that got a new
+    address with why.  An empty list when the domain was never redefined
+    by our driver with hardware preserved.
     """
-    return []
+    hardware = domain.ndm.hardware if domain.ndm is not None else None
+    if hardware is None:
+        return []
+    return [{'preserved': hardware.preserved, 'machine': hardware.machine,
+             'machine_kept': hardware.machine_kept,
+             'reassigned': [{'device': r.device, 'reason': r.reason}
+                            for r in hardware.reassigned]}]
 
 
 # How each ``list`` column is read from a domain.  Name, UUID, State and
@@ -808,7 +824,8 @@ def show_fields(domain, problems=None):
     fields['ports'] = _port_details(domain)
     fields['block_devices'] = _block_devices(domain)
     fields['tags'] = [t.value for t in ndm.tags] if ndm is not None else []
-    fields['power_metrics_share'] = power_metrics_share(domain)
+    fields['power_metrics_share'] = power_metrics_share_details(domain) \
+        or None
     fields['preserved_addresses'] = preserved_addresses(domain)
     fields['nova_package'] = _text(nova.package) if nova is not None \
         else None

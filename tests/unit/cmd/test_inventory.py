@@ -16,9 +16,11 @@ import re
 import sys
 
 import libvirt
+from lxml import etree
 import testtools
 
 from nova_domain_meta import inventory
+from nova_domain_meta import metadata
 from tests.unit import cmd as base
 
 
@@ -78,10 +80,45 @@ class TestReading(base.CLITestCase):
         row = inventory.list_row(domain)
         self.assertEqual(['203.0.113.17'], row['Floating IPs'])
 
-    def test_placeholders(self):
+    def test_no_share_no_hardware_record(self):
         domain = inventory.domain_from_xml(base.fixture_xml('ours-image'))
         self.assertIsNone(inventory.power_metrics_share(domain))
+        self.assertEqual([], inventory.power_metrics_share_details(domain))
         self.assertEqual([], inventory.preserved_addresses(domain))
+
+    def _with_records(self):
+        """The fixture domain with a share and a hardware record added."""
+        root = etree.fromstring(base.fixture_xml('ours-image'))
+        ours = root.find('metadata/{%s}instance' % metadata.DOMAIN_META_NS)
+        ns = '{%s}' % metadata.DOMAIN_META_NS
+        hardware = etree.SubElement(ours, ns + 'hardware', preserved='5',
+                                    machine='pc-q35-7.2', machineKept='true')
+        etree.SubElement(hardware, ns + 'reassigned', device='vdb',
+                         reason='bus changed')
+        etree.SubElement(ours, ns + 'share', purpose='power-metrics',
+                         tag='scaphandre',
+                         directory='/var/lib/libvirt/scaphandre/i-1',
+                         source='/var/lib/nova/domain_meta/shares/i-1/s',
+                         readOnlyBy='bind-mount')
+        return inventory.domain_from_xml(etree.tostring(root,
+                                                        encoding='unicode'))
+
+    def test_share_and_hardware_records(self):
+        domain = self._with_records()
+        self.assertEqual(['scaphandre'], inventory.power_metrics_share(domain))
+        self.assertEqual(['scaphandre'],
+                         inventory.list_row(domain)['Power Metrics'])
+        self.assertEqual([{'tag': 'scaphandre',
+                           'directory': '/var/lib/libvirt/scaphandre/i-1',
+                           'source': '/var/lib/nova/domain_meta/shares/i-1/s',
+                           'read_only_by': 'bind-mount'}],
+                         inventory.power_metrics_share_details(domain))
+        self.assertEqual([{'preserved': 5, 'machine': 'pc-q35-7.2',
+                           'machine_kept': True,
+                           'reassigned': [{'device': 'vdb',
+                                           'reason': 'bus changed'}]}],
+                         inventory.preserved_addresses(domain))
+        self.assertEqual([], domain.problems)
 
     def test_no_cliff_import(self):
         # Other tools reuse the inventory without cliff.
