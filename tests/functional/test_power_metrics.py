@@ -526,3 +526,19 @@ class GuestSafetyTest(PowerMetricsTestBase):
         self.assertTrue(any(a == 'mount' for a, _ in self.host.history))
         self.assert_nothing_left(server, 'compute1')
         self.assertEqual({}, self.host.mounts)
+
+
+class ShareMetadataFreshnessTest(PowerMetricsTestBase):
+    """The <ndm:share> record agrees between define and refresh."""
+
+    def test_reconciler_finds_nothing_to_rewrite(self):
+        self.start_share_compute('compute1')
+        server = self.boot(self.flavor_pm)
+        self.assert_shared(server, 'compute1')
+        result = self.run_reconciler('compute1')
+        self.assertEqual(0, result.written)
+        for scope in ('live', 'config'):
+            held = self.recorder.held(
+                server['id'], base.metadata.DOMAIN_META_NS, scope)
+            shares = held.findall('{%s}share' % base.metadata.DOMAIN_META_NS)
+            self.assertEqual([TAG], [s.get('tag') for s in shares], scope)
