@@ -14,8 +14,9 @@
 
 import warnings
 
-# The tools read libvirt through Nova's metadata classes, and importing
-# Nova's libvirt package imports eventlet, which warns on import that it is
-# deprecated.  The warning is addressed to services choosing a concurrency
-# model; in a read-only tool it is noise on every run, so hide that one.
+# ``show`` and ``check`` import Nova (for its version and the running
+# package), and Nova's libvirt package imports eventlet, which warns on
+# import that it is deprecated.  The warning is addressed to services
+# choosing a concurrency model; in a read-only tool it is noise, so hide
+# that one.  (``list`` imports no Nova at all.)
 warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
