@@ -172,6 +172,7 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
     def spawn(self, context, instance, *args, **kwargs):
         self._power_metrics.check_can_spawn(instance)
         return self._spawn_and_refresh(context, instance, *args, **kwargs)
+
     attach_interface = _refresh_after('attach_interface')
     attach_volume = _refresh_after('attach_volume')
     reboot = _refresh_after('reboot')
