@@ -109,6 +109,11 @@ def _tag(directory, tag):
     return tag
 
 
+def _within(inner, outer):
+    """True when path ``inner`` lies below directory ``outer``."""
+    return inner.startswith(outer.rstrip('/') + '/')
+
+
 def _refuse_duplicates(shares):
     seen_tags, seen_dirs = {}, set()
     for share in shares:
@@ -122,7 +127,7 @@ def _refuse_duplicates(shares):
         seen_dirs.add(share.directory)
     for one in seen_dirs:
         for other in seen_dirs:
-            if one != other and other.startswith(one.rstrip('/') + '/'):
+            if one != other and _within(other, one):
                 raise ValueError('directory %s lies inside %s; a guest '
                                  'could reach another guest\'s files'
                                  % (other, one))
@@ -164,7 +169,7 @@ def check_view_dir(shares, view_dir):
     for share in shares:
         for inner, outer in ((view_dir, share.directory),
                              (share.directory, view_dir)):
-            if inner == outer or inner.startswith(outer.rstrip('/') + '/'):
+            if inner == outer or _within(inner, outer):
                 return ('[domain_meta] share_view_dir %s and the shared '
                         'directory %s must not contain one another'
                         % (view_dir, share.directory))

@@ -193,19 +193,7 @@ class PowerMetricsShares(object):
 
     def configure_guest(self, guest, instance):
         """Add the virtiofs devices and shared memory the guest needs."""
-        try:
-            wanted = self.wanted(instance)
-        except request.InvalidPowerMetricsRequest as e:
-            # Existing guest whose request went bad (the build refused
-            # it): keep the guest bootable, without the share.
-            LOG.warning('Not sharing power metrics: %s', e.format_message(),
-                        instance=instance)
-            return
-        if wanted and not self.available:
-            LOG.warning('The instance asks for power metrics but this host '
-                        'cannot share them (%s); the guest starts without '
-                        'its share', self.unavailable, instance=instance)
-        shares = self._shares_of(instance)
+        shares = self._shares_of(instance, warn=True)
         for share in shares:
             fs = vconfig.LibvirtConfigGuestVirtiofs()
             fs.source_dir = self.host_shares.source(share, instance.name)
@@ -215,13 +203,28 @@ class PowerMetricsShares(object):
         if shares:
             guest.membacking = self._shared_memory(guest.membacking)
 
-    def _shares_of(self, instance):
-        """The shares ``instance`` gets here: [] when it gets none."""
+    def _shares_of(self, instance, warn=False):
+        """The shares ``instance`` gets here: [] when it gets none.
+
+        ``warn`` logs why a guest that asks gets none: a request that went
+        bad after the build (the build refused it; the guest stays
+        bootable), or a host that cannot share.
+        """
         try:
             wanted = self.wanted(instance)
-        except request.InvalidPowerMetricsRequest:
+        except request.InvalidPowerMetricsRequest as e:
+            if warn:
+                LOG.warning('Not sharing power metrics: %s',
+                            e.format_message(), instance=instance)
             return []
-        if not wanted or not self.available:
+        if not wanted:
+            return []
+        if not self.available:
+            if warn:
+                LOG.warning('The instance asks for power metrics but this '
+                            'host cannot share them (%s); the guest starts '
+                            'without its share', self.unavailable,
+                            instance=instance)
             return []
         return list(self.host_shares.shares)
 
