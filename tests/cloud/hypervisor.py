@@ -1,0 +1,72 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The real tier's private libvirtd + virtlogd + QEMU (TCG).
+
+:class:`tests.real.daemon.LibvirtDaemonFixture` as it is: libvirtd in a
+mount namespace of its own (a child of the tier's), its state directories
+private, its socket at ``<tmp>/sock/libvirt-sock``.  Mounts made below the
+tier's directory (a shared mount, see
+:func:`tests.cloud.namespace.share_mounts_below`) reach that namespace, so
+nova-compute's ``share_view_dir`` lies there: the deployment the install
+guide describes for libvirtd in a container of its own
+(``share_view_dir`` on a mount shared with libvirtd).
+
+Guests of two private daemons with the same domain name would clash in
+the shared cgroup tree, so the tier holds ``/tmp/ndm-hypervisor.lock``
+from the daemon's start to its end.
+"""
+
+import fcntl
+import time
+
+from tests.cloud import process
+from tests.real import daemon as daemon_mod
+
+LOCK = '/tmp/ndm-hypervisor.lock'
+
+
+class Hypervisor(object):
+
+    def __init__(self, tier):
+        self.tier = tier
+        self.fixture = None
+        self._lock = None
+
+    def start(self):
+        started = time.monotonic()
+        self._lock = open(LOCK, 'a')
+        # Blocking, so that we queue like flock(1) users do; a stop while
+        # waiting leaves this thread behind, and exiting releases the lock.
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
+        if process.STOPPING.is_set():
+            raise process.TierError('stopped while waiting for %s' % LOCK)
+        self.tier.step('hypervisor lock wait', started)
+        self.fixture = daemon_mod.LibvirtDaemonFixture(base_dir=self.tier.root)
+        self.fixture.setUp()
+        self.tier.facts['libvirt_uri'] = self.fixture.uri
+        self.tier.facts['libvirt_pids'] = self.fixture.pids
+        return self.fixture
+
+    @property
+    def uri(self):
+        return self.fixture.uri
+
+    def stop(self):
+        try:
+            if self.fixture is not None:
+                self.fixture.cleanUp()
+        finally:
+            if self._lock is not None:
+                fcntl.flock(self._lock, fcntl.LOCK_UN)
+                self._lock.close()
+                self._lock = None

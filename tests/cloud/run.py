@@ -1,0 +1,285 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The cloud tier: bring a cloud up, test it, tear it down.
+
+``python -m tests.cloud.run`` (what ``tox -e cloud`` runs after the
+install phase) re-runs itself in private namespaces, then:
+
+start      MariaDB, RabbitMQ, Open vSwitch + OVN, the private libvirtd;
+           Keystone, Glance, Placement, Neutron, Nova; the catalog,
+           flavors, networks and the guest image;
+tempest    the plugin's tests and tempest's compute smoke tests;
+scenarios  the tier's own tests (tests/cloud/scenarios) against the cloud;
+teardown   every process stopped by PID, mounts and directories removed,
+           always, also after a failure.
+
+Exit status 0 only when every phase passed; a failure says what failed
+and why.  ``--hold`` keeps the cloud up after the tests (until SIGTERM or
+``touch <tier>/release``) for a look inside with ``nsenter``.
+"""
+
+import argparse
+import concurrent.futures
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+
+from tests.cloud import namespace
+from tests.cloud import process
+
+PHASES = ('start', 'tempest', 'scenarios')
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog='tests.cloud.run')
+    parser.add_argument(namespace.INSIDE_FLAG, action='store_true',
+                        dest='inside', help=argparse.SUPPRESS)
+    parser.add_argument('--phases', default=','.join(PHASES),
+                        help='Comma-separated phases to run after start '
+                             '(default: %(default)s).')
+    parser.add_argument('--hold', action='store_true',
+                        help='Keep the cloud up at the end until SIGTERM '
+                             'or until <tier>/release exists.')
+    parser.add_argument('--keep-dir', action='store_true',
+                        help='Keep the tier directory (logs, configs).')
+    parser.add_argument('--tempest-regex', default=None,
+                        help='Run only tempest tests matching this.')
+    return parser.parse_args(argv)
+
+
+# The threads that start daemons live as long as the tier: a daemon's
+# PR_SET_PDEATHSIG fires when the *thread* that started it exits.
+POOL = concurrent.futures.ThreadPoolExecutor(8, 'ndm-cloud')
+
+
+def _parallel(*jobs):
+    """Run the callables at once; raise the first failure."""
+    futures = [POOL.submit(job) for job in jobs]
+    for future in futures:
+        future.result()
+
+
+def phase_start(tier, hypervisor):
+    # Imported here: they import OpenStack libraries, slow to load, and
+    # are only needed inside the namespaces.
+    from tests.cloud import glance
+    from tests.cloud import guest_image
+    from tests.cloud import keystone
+    from tests.cloud import mariadb
+    from tests.cloud import neutron
+    from tests.cloud import nova
+    from tests.cloud import ovn
+    from tests.cloud import placement
+    from tests.cloud import rabbitmq
+    from tests.cloud import resources
+    from tests.cloud import tempest
+
+    def timed(name, job):
+        def run():
+            started = time.monotonic()
+            job()
+            tier.step(name, started)
+        return run
+
+    images = {}
+
+    def infrastructure():
+        _parallel(timed('mariadb', lambda: mariadb.start(tier)),
+                  timed('rabbitmq', lambda: rabbitmq.start(tier)),
+                  timed('openvswitch + ovn', lambda: ovn.start(tier)),
+                  timed('guest image build', lambda: images.update(
+                      guest_image.build_files(
+                          tier, tempest.MOUNT_TAG,
+                          tempest.GUEST_MOUNT_POINT))))
+
+    def control_plane():
+        timed('keystone', lambda: (keystone.prepare_database(tier),
+                                   keystone.start(tier),
+                                   keystone.register_services(tier)))()
+        _parallel(
+            timed('glance db', lambda: glance.prepare_database(tier)),
+            timed('placement db', lambda: placement.prepare_database(tier)),
+            timed('neutron db', lambda: neutron.prepare_database(tier)),
+            timed('nova db', lambda: nova.prepare_database(tier)))
+        _parallel(
+            timed('glance', lambda: glance.start(tier)),
+            timed('placement', lambda: placement.start(tier)),
+            timed('neutron', lambda: neutron.start(tier)),
+            timed('nova control plane', lambda: nova.start_control(tier)))
+
+    started = time.monotonic()
+    namespace.prepare(tier)
+    # Mounts made below the tier's directory (the read-only views) reach
+    # libvirtd's mount namespace, wherever the daemon's own directory is.
+    namespace.share_mounts_below(tier.root)
+    share_dir = tier.dir('scaphandre')
+    share_view_dir = tier.dir('shares')
+    for service in (keystone, glance, placement, neutron):
+        service.configure(tier)
+    nova.configure(tier, share_dir, share_view_dir,
+                   tempest.config_path(tier))
+    infrastructure()
+    # The hypervisor (and the lock other guests' tiers hold) is waited for
+    # while the control plane starts.
+    _parallel(control_plane, timed('libvirtd', hypervisor.start))
+    nova.use_libvirt(tier, hypervisor.uri)
+    timed('nova-compute', lambda: nova.start_compute(tier))()
+    cloud = resources.Cloud()
+    timed('compute service up', lambda: tempest.wait_for_compute(
+        tier, cloud))()
+    nova.discover_hosts(tier)
+    tier.facts['flavors'] = resources.create_flavors(cloud)
+    tier.facts['networks'] = resources.create_networks(cloud)
+    tier.facts['image'] = guest_image.upload(cloud, images)
+    tier.facts['tier_root'] = tier.root
+    tier.save_facts()
+    return tier.step('start (total)', started)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if os.geteuid() != 0:
+        print('cloud: FAILED: the cloud tier needs root (namespaces, '
+              'mounts, a privileged libvirtd)', file=sys.stderr)
+        return 1
+    if not args.inside:
+        # The namespace has no network: fetch the guest's packages first.
+        started = time.monotonic()
+        from tests.real import tiny_guest
+        tiny_guest.build()
+        os.environ['CLOUD_TIER_GUEST_SECONDS'] = '%.1f' % (
+            time.monotonic() - started)
+        namespace.reexec_inside(sys.argv[1:] if argv is None else argv)
+    # Set by tools/cloud-tier.sh so that importing the ``tests`` package
+    # (which loads Nova's functional framework) does not monkey-patch this
+    # process with eventlet; the services must not inherit it.
+    os.environ.pop('OS_NOVA_DISABLE_EVENTLET_PATCHING', None)
+
+    from tests.cloud import hypervisor as hypervisor_mod
+    from tests.cloud import tier as tier_mod
+
+    root = tempfile.mkdtemp(prefix='ndm-cloud-', dir='/tmp')
+    os.chmod(root, 0o755)
+    tier = tier_mod.Tier(root)
+    print('cloud: tier directory %s (namespaces of pid %d)'
+          % (root, os.getpid()), flush=True)
+    if os.environ.get('CLOUD_TIER_INSTALL_SECONDS'):
+        tier.timings.append((
+            'phase install',
+            float(os.environ['CLOUD_TIER_INSTALL_SECONDS']) +
+            float(os.environ.get('CLOUD_TIER_GUEST_SECONDS', 0))))
+    hypervisor = hypervisor_mod.Hypervisor(tier)
+    failures = []
+    # SIGTERM (CI stopping us, a developer's kill) goes through teardown.
+    signal.signal(signal.SIGTERM, _stop_requested)
+    phases = [p for p in args.phases.split(',') if p]
+    try:
+        phase_start(tier, hypervisor)
+        for name in phases:
+            if name == 'start':
+                continue
+            started = time.monotonic()
+            try:
+                _run_phase(name, tier, args)
+            except process.TierError as e:
+                failures.append('%s: %s' % (name, e))
+                print('cloud: %s FAILED: %s' % (name, e), flush=True)
+            tier.step('phase %s' % name, started)
+        if args.hold:
+            _hold(tier)
+    except BaseException as e:
+        if isinstance(e, SystemExit) and e.code == 0:
+            raise
+        failures.append('start: %s' % (e if isinstance(e, process.TierError)
+                                       else traceback.format_exc()))
+        print('cloud: FAILED: %s' % failures[-1], flush=True)
+        if args.hold:
+            _hold(tier)
+    finally:
+        started = time.monotonic()
+        _teardown(tier, hypervisor, failures)
+        tier.step('phase teardown', started)
+        namespace.unmount_below(root)
+        if not args.keep_dir and not failures:
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            print('cloud: logs and configuration kept in %s' % root)
+    print('cloud: phase timings: %s' % ', '.join(
+        '%s %.0f s' % kv for kv in tier.timings if kv[0].startswith(
+            ('phase', 'start (total)'))))
+    print('cloud: total %.0f s' % sum(
+        took for name, took in tier.timings
+        if name.startswith(('phase', 'start (total)'))))
+    POOL.shutdown(wait=False)
+    if failures:
+        print('cloud: FAILED (%d): %s' % (len(failures),
+                                          '; '.join(failures)[:4000]))
+        return 1
+    print('cloud: all phases passed')
+    return 0
+
+
+def _stop_requested(signum, frame):
+    # Waits in other threads give up; the main thread goes to teardown.
+    process.STOPPING.set()
+    raise SystemExit(128 + signum)
+
+
+def _run_phase(name, tier, args):
+    if name == 'tempest':
+        from tests.cloud import tempest
+        tempest.run(tier, regex=args.tempest_regex)
+    elif name == 'scenarios':
+        from tests.cloud import scenarios
+        scenarios.run(tier)
+    else:
+        raise process.TierError('unknown phase %s' % name)
+
+
+def _hold(tier):
+    release = tier.path('release')
+    print('cloud: holding; nsenter -t %d -n -m to look inside; touch %s '
+          'to end' % (os.getpid(), release), flush=True)
+    while not os.path.exists(release) and not process.STOPPING.is_set():
+        time.sleep(1)
+
+
+def _teardown(tier, hypervisor, failures):
+    """Stop everything we started, newest first; then libvirtd."""
+    for daemon in reversed(tier.daemons):
+        if daemon.name.startswith('nova-compute'):
+            daemon.stop()
+    try:
+        hypervisor.stop()
+    except Exception as e:
+        failures.append('teardown: stopping libvirtd: %s' % e)
+    for daemon in reversed(tier.daemons):
+        try:
+            daemon.stop()
+        except Exception as e:
+            failures.append('teardown: stopping %s: %s' % (daemon.name, e))
+    leftovers = process.kill_leftovers(os.readlink('/proc/self/ns/net'))
+    if leftovers:
+        # Helpers a daemon forked into sessions of their own (Erlang's
+        # erl_child_setup and inet_gethost): ours, since only the tier's
+        # processes are in its network namespace.
+        print('cloud: teardown: killed what outlived its daemon: %s'
+              % leftovers, flush=True)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,100 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""nova-compute restarts, and a host reboot, with a power-metrics guest.
+
+A restart must leave the running guest and its share alone and come back
+without errors.  A host reboot is simulated as far as one machine allows:
+nova-compute and the guest stop, the read-only views disappear (they are
+mounts; a reboot leaves none), and nova-compute starts with
+``[DEFAULT] resume_guests_state_on_host_boot = True``: the guest must come
+back with a working read-only share.
+"""
+
+import os
+import subprocess
+
+from tests.cloud import ini
+from tests.cloud import nova
+from tests.cloud.scenarios import base
+
+
+class ComputeRestartTest(base.ScenarioTest):
+
+    def restart_compute(self):
+        daemon = self.tier.find('nova-compute')
+        daemon.stop()
+        log_size = os.path.getsize(daemon.log)
+        daemon.start()
+
+        # init_host has run once the plugin says what it shares.
+        daemon.wait_until(
+            lambda: 'read-only with guests' in self.compute_log()[log_size:],
+            'nova-compute started again (init_host done)', 300, interval=1)
+        return log_size
+
+    def errors_since(self, offset):
+        text = self.compute_log()[offset:]
+        return [line for line in text.splitlines()
+                if ' ERROR ' in line or 'Traceback' in line]
+
+    def views(self):
+        view_dir = self.facts['devstack_env'][
+            'NOVA_DOMAIN_META_SHARE_VIEW_DIR']
+        return [point for _ns, point in base.mounts_below([view_dir])]
+
+    def test_restart_then_host_reboot(self):
+        server = self.boot('restart', flavor='ndm.power')
+        self.assert_share_read_only(server['id'],
+                                    self.console_report(server['id']))
+        name = server['OS-EXT-SRV-ATTR:instance_name']
+        views_before = self.views()
+        self.assertTrue(views_before, 'no read-only view is mounted')
+
+        offset = self.restart_compute()
+        self.wait_for(lambda: self._reconciled_since(offset),
+                      'a reconciler pass after the restart', 120)
+        self.assertEqual([], self.errors_since(offset))
+        self.assertIn('running', self.virsh('domstate', name))
+        self.assertEqual(views_before, self.views())
+        self.assertEqual('ACTIVE', self.server(server['id'])['status'])
+
+        # The host goes down: nova-compute and the guest stop, the views
+        # go away with every other mount.
+        daemon = self.tier.find('nova-compute')
+        daemon.stop()
+        console_before = self.cloud.post(
+            'compute', '/servers/%s/action' % server['id'],
+            {'os-getConsoleOutput': {}})['output']
+        self.virsh('destroy', name)
+        view_dir = self.facts['devstack_env'][
+            'NOVA_DOMAIN_META_SHARE_VIEW_DIR']
+        for point in sorted(set(self.views()), key=len, reverse=True):
+            if point.startswith(view_dir + '/'):
+                subprocess.run(['umount', point], check=False)
+        self.assertEqual([], self.views())
+
+        ini.update(nova.NOVA_CONF, 'DEFAULT',
+                   'resume_guests_state_on_host_boot', ['True'])
+        self.addCleanup(ini.update, nova.NOVA_CONF, 'DEFAULT',
+                        'resume_guests_state_on_host_boot', ['False'])
+        offset = self.restart_compute()
+        self.wait_for(lambda: 'running' in self.virsh('domstate', name),
+                      'the guest resumed at host boot', 300)
+        report = self.console_report(server['id'], after=console_before)
+        self.assert_share_read_only(server['id'], report)
+        self.assertTrue(self.views(), 'no view after the host boot')
+        self.assertEqual([], self.errors_since(offset))
+
+    def _reconciled_since(self, offset):
+        return 'Domain metadata reconciler pass' in \
+            self.compute_log()[offset:]
