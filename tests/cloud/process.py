@@ -136,23 +136,30 @@ class Daemon(object):
 
     def stop(self, timeout=STOP_TIMEOUT):
         """SIGTERM the process group we started, SIGKILL if it lingers."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self._signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._signal(signal.SIGKILL)
-                self.proc.wait()
-        # Workers of a master that died first.
-        self._signal(signal.SIGKILL)
+        stop_all([self], timeout)
 
     def _signal(self, sig):
         try:
             os.killpg(self.proc.pid, sig)
         except ProcessLookupError:
             pass
+
+
+def stop_all(daemons, timeout=STOP_TIMEOUT):
+    """SIGTERM every daemon at once; SIGKILL what is left at ``timeout``."""
+    daemons = [d for d in daemons if d.proc is not None]
+    for daemon in daemons:
+        if daemon.proc.poll() is None:
+            daemon._signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for daemon in daemons:
+        try:
+            daemon.proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            daemon._signal(signal.SIGKILL)
+            daemon.proc.wait()
+        # Workers of a master that died first.
+        daemon._signal(signal.SIGKILL)
 
 
 def tcp_open(port, host='127.0.0.1'):

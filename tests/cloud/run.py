@@ -267,11 +267,16 @@ def _teardown(tier, hypervisor, failures):
         hypervisor.stop()
     except Exception as e:
         failures.append('teardown: stopping libvirtd: %s' % e)
-    for daemon in reversed(tier.daemons):
+    # The services first (all at once), then what they depend on.
+    infrastructure = ('mariadb', 'rabbitmq', 'epmd', 'ovsdb', 'ovs-',
+                      'ovn-')
+    services = [d for d in tier.daemons
+                if not d.name.startswith(infrastructure)]
+    for group in (services, tier.daemons):
         try:
-            daemon.stop()
+            process.stop_all(group)
         except Exception as e:
-            failures.append('teardown: stopping %s: %s' % (daemon.name, e))
+            failures.append('teardown: stopping daemons: %s' % e)
     leftovers = process.kill_leftovers(os.readlink('/proc/self/ns/net'))
     if leftovers:
         # Helpers a daemon forked into sessions of their own (Erlang's
