@@ -23,7 +23,9 @@ guide describes for libvirtd in a container of its own
 
 Guests of two private daemons with the same domain name would clash in
 the shared cgroup tree, so the tier holds ``/tmp/ndm-hypervisor.lock``
-from the daemon's start to its end.
+from before its first guest starts until the daemon has stopped.
+Starting the daemon and nova-compute (whose start-up probe defines a
+domain but never starts it) needs no lock.
 """
 
 import fcntl
@@ -42,15 +44,17 @@ class Hypervisor(object):
         self.fixture = None
         self._lock = None
 
-    def start(self):
+    def hold_lock(self):
+        """Take the hypervisor lock before the first guest starts."""
         started = time.monotonic()
         self._lock = open(LOCK, 'a')
-        # Blocking, so that we queue like flock(1) users do; a stop while
-        # waiting leaves this thread behind, and exiting releases the lock.
+        # Blocking, so that we queue like flock(1) users do.
         fcntl.flock(self._lock, fcntl.LOCK_EX)
         if process.STOPPING.is_set():
             raise process.TierError('stopped while waiting for %s' % LOCK)
         self.tier.step('hypervisor lock wait', started)
+
+    def start(self):
         self.fixture = daemon_mod.LibvirtDaemonFixture(base_dir=self.tier.root)
         self.fixture.setUp()
         self.tier.facts['libvirt_uri'] = self.fixture.uri

@@ -133,8 +133,6 @@ def phase_start(tier, hypervisor):
     nova.configure(tier, share_dir, share_view_dir,
                    tempest.config_path(tier))
     infrastructure()
-    # The hypervisor (and the lock other guests' tiers hold) is waited for
-    # while the control plane starts.
     _parallel(control_plane, timed('libvirtd', hypervisor.start))
     nova.use_libvirt(tier, hypervisor.uri)
     timed('nova-compute', lambda: nova.start_compute(tier))()
@@ -147,6 +145,8 @@ def phase_start(tier, hypervisor):
     tier.facts['image'] = guest_image.upload(cloud, images)
     tier.facts['tier_root'] = tier.root
     tier.save_facts()
+    # From here on guests run.
+    hypervisor.hold_lock()
     return tier.step('start (total)', started)
 
 
