@@ -83,7 +83,7 @@ def environment(tier, share_dir, share_view_dir, tempest_conf):
         'NOVA_BIN_DIR': tier_mod.BIN,
         'NOVA_CONF_DIR': '/etc/nova',
         'NOVA_CONF': '/etc/nova/nova.conf',
-        'NOVA_CPU_CONF': '/etc/nova/nova.conf',
+        'NOVA_CPU_CONF': '/etc/nova/nova-cpu.conf',
         'NOVA_STATE_PATH': tier.path('nova', 'state'),
         'NOVA_DIR': tier.path('nova', 'no-source-tree'),
         'NOVA_FILTERS': NOVA_FILTERS,

@@ -37,6 +37,9 @@ from tests.cloud import tier as tier_mod
 from tests.cloud import wsgi
 
 NOVA_CONF = '/etc/nova/nova.conf'
+# nova-compute's own copy, without database credentials, as devstack makes
+# it: nova-compute must reach the databases through the conductor only.
+COMPUTE_CONF = '/etc/nova/nova-cpu.conf'
 ROOTWRAP_CONF = '/etc/nova/rootwrap.conf'
 #: Short, so that tier scenarios see the reconciler act within seconds.
 RECONCILE_INTERVAL = 5
@@ -123,9 +126,13 @@ def configure(tier, share_dir, share_view_dir, tempest_conf):
     return env
 
 
-def use_libvirt(tier, uri):
-    """Point nova-compute at the tier's private libvirtd."""
-    ini.update(NOVA_CONF, 'libvirt', 'connection_uri', [uri])
+def write_compute_config(tier, libvirt_uri):
+    """nova-cpu.conf: nova.conf less the databases, on our libvirtd."""
+    ini.update(NOVA_CONF, 'libvirt', 'connection_uri', [libvirt_uri])
+    sections = ini.read(NOVA_CONF)
+    for section in ('database', 'api_database'):
+        sections.pop(section, None)
+    ini.write(COMPUTE_CONF, sections)
 
 
 def manage(tier, *args, **kwargs):
@@ -152,9 +159,13 @@ def start_control(tier):
     return api
 
 
-def start_compute(tier, name='nova-compute'):
-    return tier.daemon(name, [os.path.join(tier_mod.BIN, 'nova-compute'),
-                              '--config-file', NOVA_CONF])
+def start_compute(tier):
+    daemon = tier.daemon('nova-compute', [
+        os.path.join(tier_mod.BIN, 'nova-compute'),
+        '--config-file', COMPUTE_CONF])
+    # devstack checks nova-cpu.conf once nova-compute runs.
+    devstack.run_phase(tier, tier.devstack_env, 'stack', 'extra')
+    return daemon
 
 
 def discover_hosts(tier):

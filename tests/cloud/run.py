@@ -134,7 +134,7 @@ def phase_start(tier, hypervisor):
                    tempest.config_path(tier))
     infrastructure()
     _parallel(control_plane, timed('libvirtd', hypervisor.start))
-    nova.use_libvirt(tier, hypervisor.uri)
+    nova.write_compute_config(tier, hypervisor.uri)
     timed('nova-compute', lambda: nova.start_compute(tier))()
     cloud = resources.Cloud()
     timed('compute service up', lambda: tempest.wait_for_compute(

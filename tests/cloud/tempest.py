@@ -137,7 +137,7 @@ def _totals(output):
 def run_suite(tier, name, regex, concurrency=2):
     """Run the tests matching ``regex``; fail unless all ran and passed."""
     workspace = tier.path('tempest')
-    env = dict(os.environ, HOME=tier.dir('tempest', 'home'))
+    env = dict(os.environ, HOME=tier.dir('tempest-home'))
     argv = [os.path.join(tier_mod.BIN, 'tempest'), 'run',
             '--config-file', config_path(tier), '--regex', regex,
             '--concurrency', str(concurrency)]
@@ -165,8 +165,7 @@ def run_suite(tier, name, regex, concurrency=2):
 
 
 def run(tier, regex=None):
-    os.makedirs(tier.path('tempest'), exist_ok=True)
-    env = dict(os.environ, HOME=tier.dir('tempest', 'home'))
+    env = dict(os.environ, HOME=tier.dir('tempest-home'))
     if not os.path.exists(tier.path('tempest', '.stestr.conf')):
         tier.run([os.path.join(tier_mod.BIN, 'tempest'), 'init',
                   tier.path('tempest')], 'tempest init', env=env)

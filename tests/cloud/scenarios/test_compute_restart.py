@@ -83,9 +83,9 @@ class ComputeRestartTest(base.ScenarioTest):
                 subprocess.run(['umount', point], check=False)
         self.assertEqual([], self.views())
 
-        ini.update(nova.NOVA_CONF, 'DEFAULT',
+        ini.update(nova.COMPUTE_CONF, 'DEFAULT',
                    'resume_guests_state_on_host_boot', ['True'])
-        self.addCleanup(ini.update, nova.NOVA_CONF, 'DEFAULT',
+        self.addCleanup(ini.update, nova.COMPUTE_CONF, 'DEFAULT',
                         'resume_guests_state_on_host_boot', ['False'])
         offset = self.restart_compute()
         self.wait_for(lambda: 'running' in self.virsh('domstate', name),
