@@ -127,6 +127,18 @@ class ScenarioTestCase(base.TestCase):
 
 class TestDomainMetadata(ScenarioTestCase):
 
+    def test_runs_with_the_microversions_a_cloud_offers(self):
+        # Regression: an open test range (2.86 - None) made tempest raise
+        # InvalidAPIVersionRange in setUpClass on every real cloud.
+        self.flags(group='nova_domain_meta', enabled=True,
+                   domain_xml_command='virsh dumpxml {domain}')
+        self.flags(group='compute', min_microversion=None,
+                   max_microversion='latest')
+        meta_tests.DomainMetadataTest.skip_checks()
+        self.flags(group='compute', max_microversion='2.80')
+        self.assertRaises(meta_tests.DomainMetadataTest.skipException,
+                          meta_tests.DomainMetadataTest.skip_checks)
+
     method = 'test_domain_carries_nova_and_plugin_metadata'
 
     def test_recorded_domain_passes(self):
