@@ -43,9 +43,7 @@ class ComputeRestartTest(base.ScenarioTest):
         return log_size
 
     def errors_since(self, offset):
-        text = self.compute_log()[offset:]
-        return [line for line in text.splitlines()
-                if ' ERROR ' in line or 'Traceback' in line]
+        return base.log_errors(self.compute_log()[offset:])
 
     def views(self):
         view_dir = self.facts['devstack_env'][
