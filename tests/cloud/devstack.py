@@ -27,6 +27,7 @@ nova-scheduler can load their parts.
 import os
 import sys
 
+from tests.cloud import ini
 from tests.cloud import tier as tier_mod
 
 FUNCTIONS = r'''
@@ -61,10 +62,10 @@ metadata.distribution('nova-domain-meta')" \
         || die $LINENO "nova-domain-meta is not installed in $NOVA_BIN_DIR"
 }
 pip_uninstall() { :; }
-iniset() { "$NDM_TIER_PYTHON" -m tests.cloud.ini set "$@"; }
-iniget() { "$NDM_TIER_PYTHON" -m tests.cloud.ini get "$@"; }
-iniset_multiline() { "$NDM_TIER_PYTHON" -m tests.cloud.ini set_multi "$@"; }
-iniget_multiline() { "$NDM_TIER_PYTHON" -m tests.cloud.ini get_multi "$@"; }
+iniset() { "$NDM_TIER_PYTHON" -I "$NDM_TIER_INI" set "$@"; }
+iniget() { "$NDM_TIER_PYTHON" -I "$NDM_TIER_INI" get "$@"; }
+iniset_multiline() { "$NDM_TIER_PYTHON" -I "$NDM_TIER_INI" set_multi "$@"; }
+iniget_multiline() { "$NDM_TIER_PYTHON" -I "$NDM_TIER_INI" get_multi "$@"; }
 '''
 
 # Nova's default enabled_filters, which devstack puts in $NOVA_FILTERS.
@@ -91,6 +92,9 @@ def environment(tier, share_dir, share_view_dir, tempest_conf):
         'ENABLED_SERVICES': 'n-api,n-cond,n-sch,n-cpu,placement-api,'
                             'g-api,q-svc,key,tempest',
         'NDM_TIER_PYTHON': sys.executable,
+        # Run as a script: ``-m tests.cloud.ini`` would import the tests
+        # package, hence Nova's functional framework, for every iniset.
+        'NDM_TIER_INI': ini.__file__,
         'PYTHONPATH': tier_mod.REPO,
     })
     return env

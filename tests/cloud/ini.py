@@ -16,7 +16,7 @@ oslo.config files may repeat an option (``available_filters``), which
 :mod:`configparser` refuses, so the tier keeps its own small model:
 ``{section: [(option, value), ...]}`` in file order.
 
-Also a command line (``python -m tests.cloud.ini set FILE SECTION OPTION
+Also a command line (``python tests/cloud/ini.py set FILE SECTION OPTION
 VALUE...``) with the four operations devstack's ini functions offer; the
 devstack plugin runs against it (:mod:`tests.cloud.devstack`).
 """
@@ -67,8 +67,11 @@ def write(path, sections):
                 lines.append('%s = %s' % (key, one))
         lines.append('')
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
+    # Whole or not at all: services starting meanwhile read this file.
+    partial = '%s.ndm-tier-%d' % (path, os.getpid())
+    with open(partial, 'w') as f:
         f.write('\n'.join(lines))
+    os.replace(partial, path)
 
 
 def update(path, section, option, new_values):
