@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
+export CLOUD_TIER_STARTED=$started
 
 if [ "$(id -u)" != 0 ]; then
     echo "cloud-tier: FAILED: needs root (apt, namespaces, mounts)" >&2

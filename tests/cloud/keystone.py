@@ -12,12 +12,14 @@
 
 """Keystone: identity, the service users and the service catalog."""
 
+import functools
 import os
 
 from keystoneauth1 import identity
 from keystoneauth1 import session as ks_session
 
 from tests.cloud import ini
+from tests.cloud import process
 from tests.cloud import tier as tier_mod
 from tests.cloud import wsgi
 
@@ -41,12 +43,20 @@ def configure(tier):
     })
 
 
+def setup_keys(tier):
+    """Fernet and credential keys: no database needed."""
+    manage = os.path.join(tier_mod.BIN, 'keystone-manage')
+    process.parallel(*[
+        functools.partial(tier.run, [manage, what, '--keystone-user', 'root',
+                                     '--keystone-group', 'root'],
+                          'keystone-manage ' + what)
+        for what in ('fernet_setup', 'credential_setup')])
+
+
 def prepare_database(tier):
+    """The schema, then the admin, its project and the identity endpoint."""
     manage = os.path.join(tier_mod.BIN, 'keystone-manage')
     tier.run([manage, 'db_sync'], 'keystone-manage db_sync')
-    for what in ('fernet_setup', 'credential_setup'):
-        tier.run([manage, what, '--keystone-user', 'root',
-                  '--keystone-group', 'root'], 'keystone-manage ' + what)
     public = tier_mod.url('keystone', '/v3')
     tier.run([manage, 'bootstrap', '--bootstrap-password', tier_mod.PASSWORD,
               '--bootstrap-region-id', tier_mod.REGION,

@@ -33,6 +33,7 @@ import shutil
 from tests.cloud import devstack
 from tests.cloud import ini
 from tests.cloud import ovn
+from tests.cloud import process
 from tests.cloud import tier as tier_mod
 from tests.cloud import wsgi
 
@@ -109,10 +110,14 @@ def base_config(tier):
     }
 
 
-def configure(tier, share_dir, share_view_dir, tempest_conf):
-    """nova.conf, rootwrap and sudoers; then the devstack plugin's part."""
-    _install_rootwrap()
+def write_base_config(tier):
+    """nova.conf as any Nova needs it: enough for the databases."""
     ini.write(NOVA_CONF, base_config(tier))
+
+
+def configure(tier, share_dir, share_view_dir, tempest_conf):
+    """Rootwrap and sudoers; then the devstack plugin's part of nova.conf."""
+    _install_rootwrap()
     env = devstack.environment(tier, share_dir, share_view_dir,
                                tempest_conf)
     devstack.run_phase(tier, env, 'stack', 'install')
@@ -135,19 +140,36 @@ def write_compute_config(tier, libvirt_uri):
     ini.write(COMPUTE_CONF, sections)
 
 
-def manage(tier, *args, **kwargs):
-    return tier.run([os.path.join(tier_mod.BIN, 'nova-manage'),
-                     '--config-file', NOVA_CONF] + list(args),
-                    'nova-manage %s' % ' '.join(args), **kwargs)
+def manage(tier, *args, config_files=(NOVA_CONF,), **kwargs):
+    argv = [os.path.join(tier_mod.BIN, 'nova-manage')]
+    for path in config_files:
+        argv += ['--config-file', path]
+    return tier.run(argv + list(args), 'nova-manage %s' % ' '.join(args),
+                    **kwargs)
 
 
 def prepare_database(tier):
-    manage(tier, 'api_db', 'sync')
-    manage(tier, 'cell_v2', 'map_cell0', '--database_connection',
-           tier_mod.db_url('nova_cell0'))
-    manage(tier, 'cell_v2', 'create_cell', '--name', 'cell1',
-           '--verbose')
-    manage(tier, 'db', 'sync')
+    """The API database with cell0 and cell1 mapped, and both cells' schema.
+
+    The three at once: ``db sync --local_cell`` needs no cell mapping, so
+    each cell's schema is made while the API database is, cell0's through
+    a second configuration file naming its database.
+    """
+    cell0_conf = tier.path('nova', 'cell0-database.conf')
+    ini.write(cell0_conf, {'database': {
+        'connection': tier_mod.db_url('nova_cell0')}})
+
+    def api_database():
+        manage(tier, 'api_db', 'sync')
+        manage(tier, 'cell_v2', 'map_cell0', '--database_connection',
+               tier_mod.db_url('nova_cell0'))
+        manage(tier, 'cell_v2', 'create_cell', '--name', 'cell1',
+               '--verbose')
+    process.parallel(
+        api_database,
+        lambda: manage(tier, 'db', 'sync', '--local_cell'),
+        lambda: manage(tier, 'db', 'sync', '--local_cell',
+                       config_files=(NOVA_CONF, cell0_conf)))
 
 
 def start_control(tier):

@@ -78,6 +78,29 @@ def run(argv, what, env=None, cwd=None, timeout=900, log=None):
     return proc.stdout
 
 
+def parallel(*jobs):
+    """Run commands (never daemons) in threads at once; raise the first error.
+
+    Only for jobs that run to completion: a daemon started here would get
+    its PR_SET_PDEATHSIG when the short-lived thread ends.
+    """
+    errors = []
+
+    def run(job):
+        try:
+            job()
+        except BaseException as e:
+            errors.append(e)
+    threads = [threading.Thread(target=run, args=(job,), daemon=True)
+               for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
 class Daemon(object):
     """One long-running process of the tier."""
 

@@ -62,8 +62,10 @@ def parse_args(argv):
 
 
 # The threads that start daemons live as long as the tier: a daemon's
-# PR_SET_PDEATHSIG fires when the *thread* that started it exits.
-POOL = concurrent.futures.ThreadPoolExecutor(8, 'ndm-cloud')
+# PR_SET_PDEATHSIG fires when the *thread* that started it exits.  Enough
+# of them for every step of the start phase to wait for its dependencies
+# in a thread of its own.
+POOL = concurrent.futures.ThreadPoolExecutor(24, 'ndm-cloud')
 
 
 def _parallel(*jobs):
@@ -73,7 +75,41 @@ def _parallel(*jobs):
         future.result()
 
 
+class _Steps(object):
+    """Start-up steps, each run as soon as the steps it needs are done."""
+
+    def __init__(self, tier):
+        self.tier = tier
+        self.futures = {}
+
+    def add(self, name, job, after=()):
+        needs = [self.futures[n] for n in after]
+
+        def run():
+            for future in needs:
+                future.result()   # a failed dependency fails this step
+            if process.STOPPING.is_set():
+                raise process.TierError('stopped before %s' % name)
+            started = time.monotonic()
+            result = job()
+            self.tier.step(name, started)
+            return result
+        self.futures[name] = POOL.submit(run)
+
+    def wait(self):
+        """Until every step is done; raise the first failure, if any."""
+        done, _ = concurrent.futures.wait(
+            self.futures.values(),
+            return_when=concurrent.futures.FIRST_EXCEPTION)
+        for future in done:
+            if future.exception() is not None:
+                raise future.exception()
+        for future in self.futures.values():
+            future.result()
+
+
 def phase_start(tier, hypervisor):
+    """Bring the cloud up; return (seconds taken, seconds waited for lock)."""
     # Imported here: they import OpenStack libraries, slow to load, and
     # are only needed inside the namespaces.
     from tests.cloud import glance
@@ -88,39 +124,6 @@ def phase_start(tier, hypervisor):
     from tests.cloud import resources
     from tests.cloud import tempest
 
-    def timed(name, job):
-        def run():
-            started = time.monotonic()
-            job()
-            tier.step(name, started)
-        return run
-
-    images = {}
-
-    def infrastructure():
-        _parallel(timed('mariadb', lambda: mariadb.start(tier)),
-                  timed('rabbitmq', lambda: rabbitmq.start(tier)),
-                  timed('openvswitch + ovn', lambda: ovn.start(tier)),
-                  timed('guest image build', lambda: images.update(
-                      guest_image.build_files(
-                          tier, tempest.MOUNT_TAG,
-                          tempest.GUEST_MOUNT_POINT))))
-
-    def control_plane():
-        timed('keystone', lambda: (keystone.prepare_database(tier),
-                                   keystone.start(tier),
-                                   keystone.register_services(tier)))()
-        _parallel(
-            timed('glance db', lambda: glance.prepare_database(tier)),
-            timed('placement db', lambda: placement.prepare_database(tier)),
-            timed('neutron db', lambda: neutron.prepare_database(tier)),
-            timed('nova db', lambda: nova.prepare_database(tier)))
-        _parallel(
-            timed('glance', lambda: glance.start(tier)),
-            timed('placement', lambda: placement.start(tier)),
-            timed('neutron', lambda: neutron.start(tier)),
-            timed('nova control plane', lambda: nova.start_control(tier)))
-
     started = time.monotonic()
     namespace.prepare(tier)
     # Mounts made below the tier's directory (the read-only views) reach
@@ -130,24 +133,73 @@ def phase_start(tier, hypervisor):
     share_view_dir = tier.dir('shares')
     for service in (keystone, glance, placement, neutron):
         service.configure(tier)
-    nova.configure(tier, share_dir, share_view_dir,
-                   tempest.config_path(tier))
-    infrastructure()
-    _parallel(control_plane, timed('libvirtd', hypervisor.start))
-    nova.write_compute_config(tier, hypervisor.uri)
-    timed('nova-compute', lambda: nova.start_compute(tier))()
+    nova.write_base_config(tier)
+
+    # Every step starts as soon as what it needs is there: the databases
+    # are synchronised together once MariaDB runs, each service starts
+    # once its database (and RabbitMQ, where it uses it) is ready.
+    images = {}
+    steps = _Steps(tier)
+    steps.add('mariadb', lambda: mariadb.start(tier))
+    steps.add('rabbitmq', lambda: rabbitmq.start(tier))
+    steps.add('openvswitch + ovn', lambda: ovn.start(tier))
+    steps.add('libvirtd', hypervisor.start)
+    steps.add('guest image build', lambda: images.update(
+        guest_image.build_files(tier, tempest.MOUNT_TAG,
+                                tempest.GUEST_MOUNT_POINT)))
+    steps.add('devstack plugin: install, post-config', lambda: nova.configure(
+        tier, share_dir, share_view_dir, tempest.config_path(tier)))
+    steps.add('keystone keys', lambda: keystone.setup_keys(tier))
+    steps.add('keystone db', lambda: keystone.prepare_database(tier),
+              after=('mariadb', 'keystone keys'))
+    steps.add('glance db', lambda: glance.prepare_database(tier),
+              after=('mariadb',))
+    steps.add('placement db', lambda: placement.prepare_database(tier),
+              after=('mariadb',))
+    steps.add('neutron db', lambda: neutron.prepare_database(tier),
+              after=('mariadb',))
+    steps.add('nova db', lambda: nova.prepare_database(tier),
+              after=('mariadb',))
+    steps.add('keystone', lambda: (keystone.start(tier),
+                                   keystone.register_services(tier)),
+              after=('keystone db',))
+    steps.add('glance', lambda: glance.start(tier), after=('glance db',))
+    steps.add('placement', lambda: placement.start(tier),
+              after=('placement db',))
+    # Services that call others find them in the catalog once, at start:
+    # nova-scheduler started before Keystone lists placement disables its
+    # placement client for good ("ServiceDisabledException").
+    steps.add('neutron', lambda: neutron.start(tier),
+              after=('neutron db', 'rabbitmq', 'openvswitch + ovn',
+                     'keystone'))
+    steps.add('nova control plane', lambda: nova.start_control(tier),
+              after=('nova db', 'rabbitmq', 'keystone',
+                     'devstack plugin: install, post-config'))
+    steps.add('nova-compute', lambda: (
+        nova.write_compute_config(tier, hypervisor.uri),
+        nova.start_compute(tier)),
+        after=('libvirtd', 'nova control plane', 'keystone', 'placement',
+               'neutron'))
+    steps.wait()
+
     cloud = resources.Cloud()
-    timed('compute service up', lambda: tempest.wait_for_compute(
-        tier, cloud))()
+    timed_started = time.monotonic()
+    tempest.wait_for_compute(tier, cloud)
+    tier.step('compute service up', timed_started)
     nova.discover_hosts(tier)
-    tier.facts['flavors'] = resources.create_flavors(cloud)
-    tier.facts['networks'] = resources.create_networks(cloud)
-    tier.facts['image'] = guest_image.upload(cloud, images)
+    steps = _Steps(tier)
+    steps.add('flavors', lambda: tier.facts.update(
+        flavors=resources.create_flavors(cloud)))
+    steps.add('networks', lambda: tier.facts.update(
+        networks=resources.create_networks(cloud)))
+    steps.add('guest image upload', lambda: tier.facts.update(
+        image=guest_image.upload(cloud, images)))
+    steps.wait()
     tier.facts['tier_root'] = tier.root
     tier.save_facts()
+    took = tier.step('start (total)', started)
     # From here on guests run.
-    hypervisor.hold_lock()
-    return tier.step('start (total)', started)
+    return took, hypervisor.hold_lock()
 
 
 def main(argv=None):
@@ -178,17 +230,18 @@ def main(argv=None):
     print('cloud: tier directory %s (namespaces of pid %d)'
           % (root, os.getpid()), flush=True)
     if os.environ.get('CLOUD_TIER_INSTALL_SECONDS'):
-        tier.timings.append((
-            'phase install',
-            float(os.environ['CLOUD_TIER_INSTALL_SECONDS']) +
-            float(os.environ.get('CLOUD_TIER_GUEST_SECONDS', 0))))
+        tier.record('phase install',
+                    float(os.environ['CLOUD_TIER_INSTALL_SECONDS']) +
+                    float(os.environ.get('CLOUD_TIER_GUEST_SECONDS', 0)))
     hypervisor = hypervisor_mod.Hypervisor(tier)
     failures = []
     # SIGTERM (CI stopping us, a developer's kill) goes through teardown.
     signal.signal(signal.SIGTERM, _stop_requested)
     phases = [p for p in args.phases.split(',') if p]
     try:
-        phase_start(tier, hypervisor)
+        took, waited = phase_start(tier, hypervisor)
+        tier.record('phase start', took)
+        tier.record('phase lock wait', waited)
         for name in phases:
             if name == 'start':
                 continue
@@ -209,6 +262,8 @@ def main(argv=None):
         print('cloud: FAILED: %s' % failures[-1], flush=True)
         if args.hold:
             _hold(tier)
+        # Start-up steps still under way give up rather than start more.
+        process.STOPPING.set()
     finally:
         started = time.monotonic()
         _teardown(tier, hypervisor, failures)
@@ -218,12 +273,7 @@ def main(argv=None):
             shutil.rmtree(root, ignore_errors=True)
         else:
             print('cloud: logs and configuration kept in %s' % root)
-    print('cloud: phase timings: %s' % ', '.join(
-        '%s %.0f s' % kv for kv in tier.timings if kv[0].startswith(
-            ('phase', 'start (total)'))))
-    print('cloud: total %.0f s' % sum(
-        took for name, took in tier.timings
-        if name.startswith(('phase', 'start (total)'))))
+    _print_summary(tier, failures)
     POOL.shutdown(wait=False)
     if failures:
         print('cloud: FAILED (%d): %s' % (len(failures),
@@ -231,6 +281,21 @@ def main(argv=None):
         return 1
     print('cloud: all phases passed')
     return 0
+
+
+def _print_summary(tier, failures):
+    """The phases' times, the wall time and the machine's load."""
+    phases = [(name[len('phase '):], took) for name, took in tier.timings
+              if name.startswith('phase ')]
+    print('cloud: phase timings: %s' % ', '.join(
+        '%s %.0f s' % kv for kv in phases))
+    started = float(os.environ.get('CLOUD_TIER_STARTED') or 0)
+    wall = time.time() - started if started else sum(t for _n, t in phases)
+    print('cloud: summary: %s in %.0f s wall (%.1f min); load average '
+          'over the run %s; 1/5/15-min load at the end %s; %d cores' % (
+              'FAILED' if failures else 'passed', wall, wall / 60,
+              tier.load.mean(), '/'.join('%.1f' % x for x in os.getloadavg()),
+              os.cpu_count()), flush=True)
 
 
 def _stop_requested(signum, frame):

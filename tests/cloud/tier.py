@@ -97,6 +97,7 @@ class Tier(object):
         self.timings = []
         self.facts = {}
         self._lock = threading.Lock()
+        self.load = LoadSampler()
 
     def path(self, *parts):
         return os.path.join(self.root, *parts)
@@ -124,7 +125,10 @@ class Tier(object):
         return process.run(argv, what, **kwargs)
 
     def step(self, name, started):
-        took = time.monotonic() - started
+        """Record and print how long ``name`` took since ``started``."""
+        return self.record(name, time.monotonic() - started)
+
+    def record(self, name, took):
         with self._lock:
             self.timings.append((name, took))
         print('cloud: %-40s %6.1f s' % (name, took), flush=True)
@@ -134,3 +138,29 @@ class Tier(object):
         """Write what scenario tests need to find the cloud."""
         with open(self.path('facts.json'), 'w') as f:
             json.dump(self.facts, f, indent=1, sort_keys=True)
+
+
+class LoadSampler(object):
+    """The machine's 1-minute load average, sampled every 15 s.
+
+    The tier's timings mean little without it: the machine is often
+    shared with other work.
+    """
+
+    INTERVAL = 15
+
+    def __init__(self):
+        self.samples = [os.getloadavg()[0]]
+        thread = threading.Thread(target=self._sample, daemon=True,
+                                  name='ndm-cloud-load')
+        thread.start()
+
+    def _sample(self):
+        while True:
+            time.sleep(self.INTERVAL)
+            self.samples.append(os.getloadavg()[0])
+
+    def mean(self):
+        return '%.1f (%d samples, max %.1f)' % (
+            sum(self.samples) / len(self.samples), len(self.samples),
+            max(self.samples))
