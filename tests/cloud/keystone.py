@@ -37,6 +37,10 @@ def configure(tier):
     ini.write('/etc/keystone/keystone.conf', {
         'DEFAULT': {'debug': False},
         'database': {'connection': tier_mod.db_url('keystone')},
+        # bcrypt's lowest cost: tempest creates a user and a token per
+        # test class, each hashing or checking a password (1.7 s apiece
+        # at the default cost on a busy 2-core machine).
+        'identity': {'password_hash_rounds': 4},
         'token': {'provider': 'fernet'},
         'fernet_tokens': {'key_repository': tier.dir('keystone', 'fernet')},
         'credential': {'key_repository': tier.dir('keystone', 'credential')},
