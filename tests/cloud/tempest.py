@@ -20,8 +20,10 @@ namespace's guest networks), so ``[validation] run_validation`` is off and
 the plugin checks the share through the guest's console log.
 """
 
+import io
 import os
 import re
+import subprocess
 import time
 
 from tests.cloud import devstack
@@ -42,6 +44,11 @@ PLUGIN_REGEX = r'^nova_domain_meta_tempest_plugin\.'
 SMOKE_REGEX = (r'^tempest\.api\.compute\.(?!servers\.test_create_server\.'
                r'ServersTestBootFromVolume|servers\.test_attach_interfaces\.)'
                r'.*\bsmoke\b')
+SUITES = (('plugin', PLUGIN_REGEX), ('smoke', SMOKE_REGEX))
+# Workers of the one tempest run.  Most of a test's time is spent waiting
+# for the cloud (Keystone, Neutron, a guest booting), so a third worker
+# on two cores shortens the run.
+CONCURRENCY = 3
 
 
 def config_path(tier):
@@ -77,7 +84,11 @@ def write_config(tier, devstack_env):
             'admin_username': 'admin', 'admin_password': tier_mod.PASSWORD,
             'admin_project_name': 'admin', 'admin_domain_name': 'Default',
             'use_dynamic_credentials': True,
-            'create_isolated_networks': True,
+            # Servers go on the shared network ([compute]
+            # fixed_network_name): a network, subnet and router per test
+            # class cost about four minutes of Neutron time in all, and
+            # the guests are never reached over the network anyway.
+            'create_isolated_networks': False,
         },
         'identity': {'uri_v3': tier_mod.url('keystone', '/v3'),
                      'auth_version': 'v3', 'region': tier_mod.REGION},
@@ -86,6 +97,7 @@ def write_config(tier, devstack_env):
             'image_ref': facts['image'], 'image_ref_alt': facts['image'],
             'flavor_ref': flavors['ndm.tiny'],
             'flavor_ref_alt': flavors['ndm.small'],
+            'fixed_network_name': 'private',
             'min_compute_nodes': 1, 'region': tier_mod.REGION,
             'build_timeout': 300, 'build_interval': 2,
             'max_microversion': 'latest',
@@ -137,32 +149,97 @@ def _totals(output):
     return found
 
 
-def run_suite(tier, name, regex, concurrency=2):
-    """Run the tests matching ``regex``; fail unless all ran and passed."""
+#: What stestr's subunit statuses count as in tempest's summary.
+_STATUSES = {'success': 'Passed', 'skip': 'Skipped', 'fail': 'Failed',
+             'xfail': 'Expected Fail', 'uxsuccess': 'Unexpected Success'}
+
+
+def suite_of(test_id, suites=SUITES):
+    """The name of the suite in ``suites`` a subunit test id belongs to.
+
+    A class whose set-up failed is reported as ``setUpClass (module.Class)``.
+    """
+    name = test_id.partition(' (')[2].rstrip(')') \
+        if test_id.startswith(('setUpClass', 'tearDownClass')) else test_id
+    for suite, regex in suites:
+        if re.match(regex, name):
+            return suite
+    return None
+
+
+def totals_by_suite(subunit_stream, suites=SUITES):
+    """{suite: {'Passed': n, ...}} from a subunit v2 stream of one run."""
+    import subunit
+    import testtools
+
+    totals = {suite: dict.fromkeys(_STATUSES.values(), 0)
+              for suite, _regex in suites}
+    totals[None] = dict.fromkeys(_STATUSES.values(), 0)
+
+    def count(test):
+        if test['status'] in _STATUSES:
+            key = _STATUSES[test['status']]
+            totals[suite_of(test['id'], suites)][key] += 1
+    result = testtools.StreamToDict(count)
+    result.startTestRun()
+    try:
+        subunit.ByteStreamToStreamResult(
+            io.BytesIO(subunit_stream), non_subunit_name='stdout').run(result)
+    finally:
+        result.stopTestRun()
+    return totals
+
+
+def run_suites(tier, suites, concurrency=CONCURRENCY):
+    """Run the suites in one tempest run; fail unless all ran and passed.
+
+    One run rather than one per suite: the workers share out every test
+    class, and tempest starts once.
+    """
     workspace = tier.path('tempest')
     env = dict(os.environ, HOME=tier.dir('tempest-home'))
+    regex = '|'.join('(%s)' % regex for _name, regex in suites)
     argv = [os.path.join(tier_mod.BIN, 'tempest'), 'run',
             '--config-file', config_path(tier), '--regex', regex,
             '--concurrency', str(concurrency)]
     started = time.monotonic()
     try:
-        output = process.run(argv, 'tempest (%s)' % name, env=env,
-                             cwd=workspace, timeout=3600)
+        output = process.run(argv, 'tempest', env=env, cwd=workspace,
+                             timeout=3600)
         failed = None
     except process.TierError as e:
         output, failed = str(e), e
-    with open(tier.path('log', 'tempest-%s.log' % name), 'w') as f:
+    log = tier.path('log', 'tempest.log')
+    with open(log, 'w') as f:
         f.write(output)
-    totals = _totals(output)
-    summary = ('tempest %s: passed %s, skipped %s, failed %s (%.0f s)' % (
-        name, totals['Passed'], totals['Skipped'], totals['Failed'],
-        time.monotonic() - started))
-    print('cloud: ' + summary, flush=True)
-    tier.facts.setdefault('tempest', {})[name] = totals
-    if failed is not None or not totals['Passed'] or totals['Failed'] \
-            or totals['Skipped']:
-        raise process.TierError('%s; see %s:\n%s' % (
-            summary, tier.path('log', 'tempest-%s.log' % name),
+    stream = subprocess.run(
+        [os.path.join(tier_mod.BIN, 'stestr'), 'last', '--subunit'],
+        cwd=workspace, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL).stdout
+    totals = totals_by_suite(stream, suites)
+    took = time.monotonic() - started
+    problems = []
+    for name, _regex in suites:
+        found = totals[name]
+        print('cloud: tempest %s: passed %d, skipped %d, failed %d' % (
+            name, found['Passed'], found['Skipped'], found['Failed']),
+            flush=True)
+        if not found['Passed'] or found['Skipped'] or found['Failed'] or \
+                found['Unexpected Success']:
+            problems.append('%s: %s' % (name, found))
+    if any(totals[None].values()):
+        # setUpClass/tearDownClass of smoke classes land here too.
+        problems.append('class set-up or tear-down, or a test of no '
+                        'suite: %s' % totals[None])
+    tier.facts['tempest'] = {name: totals[name] for name, _r in suites}
+    overall = _totals(output)
+    print('cloud: tempest (one run, %d workers): passed %s, skipped %s, '
+          'failed %s in %.0f s' % (concurrency, overall['Passed'],
+                                   overall['Skipped'], overall['Failed'],
+                                   took), flush=True)
+    if failed is not None or problems:
+        raise process.TierError('tempest: %s; see %s:\n%s' % (
+            '; '.join(problems) or 'tempest run failed', log,
             output[-6000:]))
     return totals
 
@@ -173,14 +250,4 @@ def run(tier, regex=None):
         tier.run([os.path.join(tier_mod.BIN, 'tempest'), 'init',
                   tier.path('tempest')], 'tempest init', env=env)
     write_config(tier, tier.devstack_env)
-    if regex:
-        run_suite(tier, 'selected', regex)
-        return
-    errors = []
-    for name, suite in (('plugin', PLUGIN_REGEX), ('smoke', SMOKE_REGEX)):
-        try:
-            run_suite(tier, name, suite)
-        except process.TierError as e:
-            errors.append(str(e))
-    if errors:
-        raise process.TierError('\n'.join(errors))
+    run_suites(tier, (('selected', regex),) if regex else SUITES)
