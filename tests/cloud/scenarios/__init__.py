@@ -18,9 +18,8 @@ the last one deletes every server and checks nothing is left behind.
 """
 
 import sys
+import time
 import unittest
-
-import testtools
 
 from tests.cloud import process
 from tests.cloud.scenarios import base
@@ -34,25 +33,35 @@ MODULES = (
 )
 
 
+class _Result(unittest.TextTestResult):
+    """unittest's verbose result, with each test's duration."""
+
+    def startTest(self, test):
+        self._started = time.monotonic()
+        super().startTest(test)
+
+    def _write_status(self, test, status):
+        super()._write_status(test, '%s (%.0f s)' % (
+            status, time.monotonic() - self._started))
+
+
 def run(tier):
+    """Run every scenario; fail unless each ran and passed."""
     base.TIER = tier
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
     for name in MODULES:
         suite.addTests(loader.loadTestsFromName(name))
-    result = testtools.TextTestResult(sys.stdout, failfast=False)
-    result.startTestRun()
-    try:
-        suite.run(result)
-    finally:
-        result.stopTestRun()
+    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2,
+                                     resultclass=_Result)
+    result = runner.run(suite)
     failed = len(result.failures) + len(result.errors)
-    skipped = sum(len(tests) for tests in
-                  (getattr(result, 'skip_reasons', None) or {}).values())
+    skipped = len(result.skipped)
     passed = result.testsRun - failed - skipped
     tier.facts['scenarios'] = {'passed': passed, 'failed': failed,
                                'skipped': skipped}
-    print('scenarios: %d passed, %d failed' % (passed, failed), flush=True)
+    print('scenarios: %d passed, %d failed, %d skipped'
+          % (passed, failed, skipped), flush=True)
     if failed or skipped or not result.testsRun:
         raise process.TierError('scenarios: %d passed, %d failed, %d '
                                 'skipped' % (passed, failed, skipped))
