@@ -21,6 +21,7 @@ SIGTERM to that process group, then SIGKILL after a grace period.
 
 import ctypes
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -52,6 +53,21 @@ def log_tail(path, lines=30):
             return '\n'.join(f.read().splitlines()[-lines:])
     except OSError:
         return '(no log at %s)' % path
+
+
+# oslo.log's default format: date, time, PID, level, logger.  A traceback
+# is logged line by line at the level of the record that carries it.
+_LOG_ERROR = re.compile(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \d+ '
+                        r'(ERROR|CRITICAL) ')
+
+
+def log_errors(text):
+    """The lines of an oslo.log log logged at level ERROR or CRITICAL.
+
+    By level, not by word: nova-compute logs its whole configuration at
+    start, ``logging_exception_prefix = ... ERROR ...`` included.
+    """
+    return [line for line in text.splitlines() if _LOG_ERROR.match(line)]
 
 
 def run(argv, what, env=None, cwd=None, timeout=900, log=None):

@@ -13,7 +13,6 @@
 """What the tier's scenarios share: the cloud's API, virsh, the guest."""
 
 import os
-import re
 import subprocess
 import time
 import uuid
@@ -30,10 +29,6 @@ TIER = None
 NOVA_NS = 'http://openstack.org/xmlns/libvirt/nova/1.1'
 NDM_NS = 'http://openstack.org/xmlns/libvirt/nova-domain-meta/1.0'
 BUILD_TIMEOUT = 600
-# oslo.log's default format: date, time, PID, level, logger.  A traceback
-# is logged line by line at the level of the record that carries it.
-_LOG_ERROR = re.compile(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \d+ '
-                        r'(ERROR|CRITICAL) ')
 
 
 class ScenarioTest(testtools.TestCase):
@@ -183,15 +178,6 @@ class ScenarioTest(testtools.TestCase):
         with open(self.tier.find('nova-compute').log,
                   errors='replace') as f:
             return f.read()
-
-
-def log_errors(text):
-    """The lines of an oslo.log log logged at level ERROR or CRITICAL.
-
-    By level, not by word: nova-compute logs its whole configuration at
-    start, ``logging_exception_prefix = ... ERROR ...`` included.
-    """
-    return [line for line in text.splitlines() if _LOG_ERROR.match(line)]
 
 
 def mount_namespaces():

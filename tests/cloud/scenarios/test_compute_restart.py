@@ -24,6 +24,7 @@ import subprocess
 
 from tests.cloud import ini
 from tests.cloud import nova
+from tests.cloud import process
 from tests.cloud.scenarios import base
 
 
@@ -43,7 +44,7 @@ class ComputeRestartTest(base.ScenarioTest):
         return log_size
 
     def errors_since(self, offset):
-        return base.log_errors(self.compute_log()[offset:])
+        return process.log_errors(self.compute_log()[offset:])
 
     def views(self):
         """[(mount namespace, mount point)] of the read-only views."""
