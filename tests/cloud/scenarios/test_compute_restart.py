@@ -96,8 +96,11 @@ class ComputeRestartTest(base.ScenarioTest):
         self.addCleanup(ini.update, nova.COMPUTE_CONF, 'DEFAULT',
                         'resume_guests_state_on_host_boot', ['False'])
         offset = self.restart_compute()
-        self.wait_for(lambda: 'running' in self.virsh('domstate', name),
-                      'the guest resumed at host boot', 300)
+        # Nova undefines and defines the domain again to resume it: for a
+        # moment there is no such domain.
+        self.wait_for(
+            lambda: 'running' in self.virsh('domstate', name, check=False),
+            'the guest resumed at host boot', 300)
         report = self.console_report(server['id'], after=console_before)
         self.assert_share_read_only(server['id'], report)
         self.assertTrue(self.views(), 'no view after the host boot')
