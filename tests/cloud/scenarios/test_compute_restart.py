@@ -27,6 +27,10 @@ from tests.cloud import nova
 from tests.cloud import process
 from tests.cloud.scenarios import base
 
+#: Logged (at DEBUG, which the tier sets) by nova.service.Service.start
+#: right after the manager's init_host has returned.
+INIT_HOST_DONE = 'Creating RPC server for service: nova-compute'
+
 
 class ComputeRestartTest(base.ScenarioTest):
 
@@ -37,10 +41,17 @@ class ComputeRestartTest(base.ScenarioTest):
         log_size = len(self.compute_log())
         daemon.start()
 
-        # init_host has run once the plugin says what it shares.
+        # Nova's service starts its RPC server once the manager's
+        # init_host has returned: the driver's init_host (where the plugin
+        # says what it shares) and then every instance's _init_instance,
+        # which at host boot resumes guests by a hard reboot.  Until then
+        # a resumed guest's domain may not exist (the reboot undefines it
+        # and defines it anew).
         daemon.wait_until(
-            lambda: 'read-only with guests' in self.compute_log()[log_size:],
+            lambda: INIT_HOST_DONE in self.compute_log()[log_size:],
             'nova-compute started again (init_host done)', 300, interval=1)
+        log = self.compute_log()[log_size:]
+        self.assertIn('read-only with guests', log.split(INIT_HOST_DONE)[0])
         return log_size
 
     def errors_since(self, offset):
@@ -96,11 +107,10 @@ class ComputeRestartTest(base.ScenarioTest):
         self.addCleanup(ini.update, nova.COMPUTE_CONF, 'DEFAULT',
                         'resume_guests_state_on_host_boot', ['False'])
         offset = self.restart_compute()
-        # Nova undefines and defines the domain again to resume it: for a
-        # moment there is no such domain.
-        self.wait_for(
-            lambda: 'running' in self.virsh('domstate', name, check=False),
-            'the guest resumed at host boot', 300)
+        # init_host is over: Nova has resumed the guest, or failed to.
+        self.assertIn('[instance: %s] Instance rebooted successfully.'
+                      % server['id'], self.compute_log()[offset:])
+        self.assertIn('running', self.virsh('domstate', name))
         report = self.console_report(server['id'], after=console_before)
         self.assert_share_read_only(server['id'], report)
         self.assertTrue(self.views(), 'no view after the host boot')
