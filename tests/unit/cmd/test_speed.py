@@ -27,12 +27,14 @@ import fixtures
 import libvirt
 
 from nova_domain_meta.cmd import commands
-from nova_domain_meta import inventory
+from nova_domain_meta.cmd import connection
+from nova_domain_meta.cmd import domain as domain_mod
+from nova_domain_meta.cmd import fetch
+from nova_domain_meta.cmd import list_columns
 from tests.unit import cmd as base
 from tests.unit.cmd import test_errors
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))))
+REPO = base.REPO
 
 # Modules only ``show`` and ``check`` need: ``list`` must not import them.
 _NOT_FOR_LIST = ('oslo_config', 'oslo_utils', 'packaging', 'nova')
@@ -68,7 +70,7 @@ class _Uri(object):
 
 def _summary(listing):
     return ([(d.name, d.uuid, d.state, d.kind, d.problems,
-              inventory.list_row(d)) for d in listing.domains],
+              list_columns.list_row(d)) for d in listing.domains],
             listing.vanished)
 
 
@@ -76,34 +78,34 @@ class TestThreadedReads(base.CLITestCase):
     """Domain XML fetched by several threads, as through a daemon."""
 
     def test_workers_by_uri(self):
-        for uri, workers in (('qemu:///system', inventory.READ_WORKERS),
+        for uri, workers in (('qemu:///system', fetch.READ_WORKERS),
                              ('qemu+ssh://host/system',
-                              inventory.READ_WORKERS),
+                              fetch.READ_WORKERS),
                              ('test+unix:///default',
-                              inventory.READ_WORKERS),
+                              fetch.READ_WORKERS),
                              ('test:///default', 1),
                              ('test:///var/tmp/node.xml', 1)):
-            self.assertEqual(workers, inventory.read_workers(_Uri(uri)),
+            self.assertEqual(workers, fetch.read_workers(_Uri(uri)),
                              uri)
 
     def test_same_domains_in_the_same_order(self):
         uri = self.node(*base.ALL + (
             (base.renamed('ours-image', 'instance-a0'), base.PAUSED),
             (base.renamed('stock-bfv', 'instance-a1'), base.SHUTOFF)))
-        conn = inventory.open_connection(uri)
+        conn = connection.open_connection(uri)
         self.addCleanup(conn.close)
-        one = _summary(inventory.read_domains(conn, workers=1))
+        one = _summary(fetch.read_domains(conn, workers=1))
         self.assertEqual(len(base.ALL) + 2, len(one[0]))
-        for workers in (2, inventory.READ_WORKERS, 16):
+        for workers in (2, fetch.READ_WORKERS, 16):
             self.assertEqual(one, _summary(
-                inventory.read_domains(conn, workers=workers)), workers)
+                fetch.read_domains(conn, workers=workers)), workers)
 
     def test_cli_output_does_not_depend_on_threads(self):
         uri = self.node(*base.ALL)
         outputs = []
-        for workers in (1, inventory.READ_WORKERS):
+        for workers in (1, fetch.READ_WORKERS):
             self.useFixture(fixtures.MockPatch(
-                'nova_domain_meta.inventory.read_workers',
+                'nova_domain_meta.cmd.fetch.read_workers',
                 return_value=workers))
             outputs.append([self.run_cli(uri, *argv)
                             for argv in (('list', '-f', 'json'),
@@ -116,7 +118,7 @@ class TestThreadedReads(base.CLITestCase):
         uri = self.node('ours-image', 'ours-bfv', 'stock-image', 'nonnova')
         victim = base.value('ours-bfv', '/domain/name')
         conn = test_errors.VanishingConnection(uri, victim)
-        listing = inventory.read_domains(conn, workers=inventory.READ_WORKERS)
+        listing = fetch.read_domains(conn, workers=fetch.READ_WORKERS)
         self.assertEqual([victim], listing.vanished)
         self.assertEqual(
             sorted([base.value('ours-image', '/domain/name'),
@@ -129,7 +131,7 @@ class TestThreadedReads(base.CLITestCase):
         # unreadable and leaves the others alone, as without threads.
         uri = self.node('ours-image', 'ours-bfv', 'nonnova')
         victim = base.value('ours-bfv', '/domain/name')
-        conn = inventory.open_connection(uri)
+        conn = connection.open_connection(uri)
         self.addCleanup(conn.close)
         error = libvirt.libvirtError('boom')
         error.err = (libvirt.VIR_ERR_INTERNAL_ERROR, 0, 'internal error',
@@ -143,9 +145,9 @@ class TestThreadedReads(base.CLITestCase):
 
         self.useFixture(fixtures.MockPatchObject(
             libvirt.virDomain, 'XMLDesc', xml_desc))
-        listing = inventory.read_domains(conn, workers=inventory.READ_WORKERS)
+        listing = fetch.read_domains(conn, workers=fetch.READ_WORKERS)
         by_name = {d.name: d for d in listing.domains}
-        self.assertEqual(inventory.KIND_UNREADABLE, by_name[victim].kind)
+        self.assertEqual(domain_mod.KIND_UNREADABLE, by_name[victim].kind)
         self.assertEqual(['cannot read the domain XML: internal error'],
                          by_name[victim].problems)
         self.assertEqual(3, len(by_name))
@@ -184,14 +186,14 @@ class TestColumnsNeeded(base.CLITestCase):
         lazy = self._outputs()
         self.useFixture(fixtures.MockPatch(
             'nova_domain_meta.cmd.commands.ListDomains.columns_needed',
-            return_value=inventory.LIST_COLUMNS))
+            return_value=list_columns.LIST_COLUMNS))
         self.assertEqual(self._outputs(), lazy)
         self.assertEqual(0, lazy[0].code, lazy[0])
         self.assertEqual(len(base.ALL), len(json.loads(lazy[0].stdout)))
 
     def test_names_and_states_parse_no_metadata(self):
         parse = fixtures.MockPatch(
-            'nova_domain_meta.inventory._parse',
+            'nova_domain_meta.cmd.domain._parse',
             side_effect=AssertionError('metadata parsed'))
         self.useFixture(parse)
         result = self.run_cli(self.uri, 'list', '-c', 'Name', '-c', 'State',
@@ -208,17 +210,17 @@ class TestColumnsNeeded(base.CLITestCase):
         parsed = command.get_parser('list').parse_args(['-c', 'Name'])
         self.assertEqual(('Name',), command.columns_needed(parsed))
         command._hooks = [mock.Mock()]
-        self.assertIs(inventory.LIST_COLUMNS,
+        self.assertIs(list_columns.LIST_COLUMNS,
                       command.columns_needed(parsed))
 
     def test_list_row_subsets(self):
-        conn = inventory.open_connection(self.uri)
+        conn = connection.open_connection(self.uri)
         self.addCleanup(conn.close)
-        for domain in inventory.read_domains(conn).domains:
-            full = inventory.list_row(domain)
-            self.assertEqual(list(inventory.LIST_COLUMNS), list(full))
-            for column in inventory.LIST_COLUMNS:
+        for domain in fetch.read_domains(conn).domains:
+            full = list_columns.list_row(domain)
+            self.assertEqual(list(list_columns.LIST_COLUMNS), list(full))
+            for column in list_columns.LIST_COLUMNS:
                 self.assertEqual({column: full[column]},
-                                 inventory.list_row(domain, (column,)))
-            self.assertEqual(full, inventory.list_row(
-                domain, tuple(inventory.LIST_COLUMNS)))
+                                 list_columns.list_row(domain, (column,)))
+            self.assertEqual(full, list_columns.list_row(
+                domain, tuple(list_columns.LIST_COLUMNS)))
