@@ -169,6 +169,7 @@ class ListDomains(_ReadsLibvirt, lister.Lister):
 
     def take_action(self, parsed_args):
         needed = self.columns_needed(parsed_args)
+        exact = formatting.exact(parsed_args)
         rows = []
         for domain in self.domains():
             if not list_columns.matches(
@@ -179,7 +180,7 @@ class ListDomains(_ReadsLibvirt, lister.Lister):
                 continue
             row = list_columns.list_row(domain, needed)
             rows.append(tuple(
-                formatting.column(c, row[c]) if c in row else None
+                formatting.column(c, row[c], exact) if c in row else None
                 for c in list_columns.LIST_COLUMNS))
         return list_columns.LIST_COLUMNS, rows
 
@@ -207,7 +208,8 @@ class ShowDomain(_ReadsLibvirt, show.ShowOne):
             domain, versions.running_nova_version(),
             versions.running_plugin_version())
         fields = show_fields.show_fields(domain, problems)
-        return tuple(fields), tuple(formatting.column(name, value)
+        exact = formatting.exact(parsed_args)
+        return tuple(fields), tuple(formatting.column(name, value, exact)
                                     for name, value in fields.items())
 
 
@@ -245,6 +247,7 @@ class CheckDomains(_ReadsLibvirt, lister.Lister):
         plugin_version = (parsed_args.plugin_version or
                           versions.running_plugin_version())
         self.problems_found = False
+        exact = formatting.exact(parsed_args)
         rows = []
         for domain in self.domains():
             problems = checks.check_domain(domain, nova_version,
@@ -255,7 +258,7 @@ class CheckDomains(_ReadsLibvirt, lister.Lister):
             row = (domain.name, domain.uuid, facts.display_name(domain),
                    domain.kind, checks.status(domain, problems),
                    [str(p) for p in problems])
-            rows.append(tuple(formatting.column(name, value)
+            rows.append(tuple(formatting.column(name, value, exact)
                               for name, value in zip(CHECK_COLUMNS, row)))
         return CHECK_COLUMNS, rows
 
