@@ -19,6 +19,11 @@ turns one domain's XML into a :class:`Domain` holding both, and tells a
 Nova guest without metadata (OpenStack's SMBIOS entries) from a guest Nova
 never owned.  Nothing here imports cliff or Nova: other tools (an
 exporter, a script) read domains the way the CLI does.
+
+Only the part of the XML that holds what we read is parsed, when libvirt
+wrote it (see :func:`_from_head_and_metadata`): the devices, which make up
+most of a domain's XML, are never looked at, and parsing them cost more
+than everything else ``list`` does per domain.
 """
 
 import dataclasses
@@ -55,6 +60,13 @@ _STATES = {
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 
 _NOVA_NAMESPACES = (metadata.NOVA_NS, metadata.NOVA_NS_1_0)
+_NDM_INSTANCE = '{%s}instance' % metadata.DOMAIN_META_NS
+
+# libvirt writes each child of <domain> on a line of its own, indented by
+# two spaces, and <metadata> right after name, uuid, title, description.
+_METADATA_START = '\n  <metadata>'
+_METADATA_END = '\n  </metadata>'
+
 _NOVA_KINDS = {metadata.NOVA_NS: KIND_NOVA_1_1,
                metadata.NOVA_NS_1_0: KIND_NOVA_1_0}
 
@@ -74,8 +86,10 @@ class Domain:
     nova_element: object = None
     #: The raw ``<ndm:instance>`` element, or None.
     ndm_element: object = None
-    #: True when the SMBIOS entries say OpenStack wrote this domain.
-    openstack_sysinfo: bool = False
+    #: True when the SMBIOS entries say OpenStack wrote this domain; None
+    #: when they were not read (a domain carrying Nova's or our element,
+    #: whose kind does not depend on them).
+    openstack_sysinfo: bool = None
     #: False when libvirt would not return this domain's XML at all.
     readable: bool = True
     #: Problems met while reading the domain XML.
@@ -105,11 +119,28 @@ class Domain:
         self.parse()
         return self.read_problems + self._parse_problems
 
-    @property
+    @functools.cached_property
     def nova_namespace(self):
+        """The namespace of ``<nova:instance>`` (1.1 or 1.0), or None."""
         if self.nova_element is None:
             return None
         return etree.QName(self.nova_element).namespace
+
+    @functools.cached_property
+    def _nova_children(self):
+        if self.nova_element is None:
+            return {}
+        return _first_children(self.nova_element)
+
+    def nova_child(self, name):
+        """The first child ``name`` of ``<nova:instance>``, or None.
+
+        For the few facts ``list`` shows, read straight from the element
+        (:mod:`.facts`): a thousand full parses of it cost more than the
+        rest of the command.
+        """
+        return self._nova_children.get('{%s}%s' % (self.nova_namespace,
+                                                   name))
 
     @property
     def kind(self):
@@ -191,22 +222,75 @@ def domain_from_xml(xml, state=None):
     when the text is not XML.
     """
     if isinstance(xml, str):
+        domain = _from_head_and_metadata(xml, state)
+        if domain is not None:
+            return domain
         xml = xml.encode('utf-8')
     root = etree.fromstring(xml, _PARSER) if isinstance(xml, bytes) else xml
     top = _first_children(root)
-    domain = Domain(name=_text_of(top.get('name')),
-                    uuid=_text_of(top.get('uuid')),
-                    state=state_name(state),
-                    openstack_sysinfo=_is_openstack_sysinfo(root))
+    domain = _domain(top, state)
+    domain.openstack_sysinfo = _is_openstack_sysinfo(root)
     meta = top.get('metadata')
-    if meta is None:
-        return domain
+    if meta is not None:
+        _add_metadata(domain, meta)
+    return domain
+
+
+def _domain(top, state):
+    """A Domain named by the children of ``<domain>`` (by tag)."""
+    return Domain(name=_text_of(top.get('name')),
+                  uuid=_text_of(top.get('uuid')),
+                  state=state_name(state))
+
+
+def _add_metadata(domain, meta):
     elements = _first_children(meta)
     for namespace in _NOVA_NAMESPACES:
         element = elements.get('{%s}instance' % namespace)
         if element is not None:
             domain.nova_element = element
             break
-    domain.ndm_element = elements.get(
-        '{%s}instance' % metadata.DOMAIN_META_NS)
+    domain.ndm_element = elements.get(_NDM_INSTANCE)
+
+
+def _from_head_and_metadata(text, state):
+    """The Domain of libvirt's XML, from its head and metadata; or None.
+
+    Parses what comes before ``<metadata>`` (name, uuid) and the
+    ``<metadata>`` element, each on its own, and returns None, for the
+    caller to parse the whole text, whenever that cannot be done exactly:
+
+    * the text is not laid out as libvirt writes it;
+    * either part is not well-formed on its own.  A ``</metadata>`` line
+      inside another application's metadata (in a comment, CDATA or a
+      processing instruction) ends the part early and leaves it
+      unterminated, so the slice is never mistaken for the element: a
+      part that parses ends exactly where the element ends, since markup
+      cannot hide in escaped text or attributes;
+    * the metadata holds neither Nova's nor our element: the domain's
+      kind then depends on its SMBIOS entries, further down.
+
+    What follows the metadata (devices and all) is not read, so damage
+    there goes unnoticed; libvirt never returns such XML.
+    """
+    start = text.find(_METADATA_START)
+    if start < 0:
+        return None
+    end = text.find(_METADATA_END, start)
+    if end < 0:
+        return None
+    try:
+        head = etree.fromstring(
+            (text[:start] + '\n</domain>').encode('utf-8'), _PARSER)
+        meta = etree.fromstring(
+            text[start + 3:end + len(_METADATA_END)].encode('utf-8'),
+            _PARSER)
+    except etree.XMLSyntaxError:
+        return None
+    if head.tag != 'domain' or meta.tag != 'metadata':
+        return None
+    domain = _domain(_first_children(head), state)
+    _add_metadata(domain, meta)
+    if domain.nova_element is None and domain.ndm_element is None:
+        return None
     return domain
