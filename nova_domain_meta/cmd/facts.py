@@ -16,7 +16,21 @@ Each helper takes a :class:`~.domain.Domain` and returns plain Python
 values, None (or an empty list) when the domain does not say; ``list``,
 ``show`` and ``find_domain`` all read facts through here, so a fact means
 the same wherever it is shown.
+
+The facts ``list`` shows are read straight from the elements, through
+the readers of the small elements that hold them (owner, ports, shares):
+parsing all of ``<nova:instance>`` and ``<ndm:instance>`` (image
+properties, extra specs, block devices...) for each of a thousand guests
+cost more than everything else ``list`` does.
+``tests/unit/cmd/test_fast_reads.py`` checks that these agree with the
+full readers.
 """
+
+from nova_domain_meta import metadata
+from nova_domain_meta.metadata import readers
+
+_NDM = '{%s}%%s' % metadata.DOMAIN_META_NS
+_INT = readers.PARSE[int]
 
 
 def text(value):
@@ -24,22 +38,32 @@ def text(value):
     return value if value not in (None, '') else None
 
 
+def _read(klass, element):
+    """``element`` read by ``klass``, or None when there is no element."""
+    if element is None:
+        return None
+    reader = klass()
+    reader.parse_dom(element)
+    return reader
+
+
 def display_name(domain):
     """The Nova display name of the guest."""
-    return text(domain.nova.name) if domain.nova is not None else None
+    name = domain.nova_child('name')
+    return text(name.text) if name is not None else None
 
 
 def flavor(domain):
     """``(name, id)`` of the flavor the guest was defined with."""
-    f = domain.nova.flavor if domain.nova is not None else None
+    f = domain.nova_child('flavor')
     if f is None:
         return None, None
-    return text(f.name), text(f.id)
+    return text(f.get('name')), text(f.get('id'))
 
 
 def owner(domain):
     """``(project name, project id, user name, user id)``."""
-    o = domain.nova.owner if domain.nova is not None else None
+    o = _read(readers.NovaOwnerReader, domain.nova_child('owner'))
     if o is None:
         return None, None, None, None
     return (text(o.projectname), text(o.projectid), text(o.username),
@@ -48,7 +72,7 @@ def owner(domain):
 
 def nova_ports(domain):
     """The ``<nova:port>`` readers of the guest (addresses by port)."""
-    ports = domain.nova.ports if domain.nova is not None else None
+    ports = _read(readers.NovaPortsReader, domain.nova_child('ports'))
     return ports.ports if ports is not None else []
 
 
@@ -63,11 +87,15 @@ def addresses(domain):
 
 
 def _boot_volume(domain):
-    if domain.ndm is None:
+    devices = None
+    if domain.ndm_element is not None:
+        devices = domain.ndm_element.find(_NDM % 'blockDevices')
+    if devices is None:
         return None
-    for device in domain.ndm.block_devices:
-        if device.boot_index == 0 and device.volume_id:
-            return device.volume_id
+    for device in devices.iterchildren(_NDM % 'blockDevice'):
+        volume = device.get('volume')
+        if _INT(device.get('bootIndex')) == 0 and volume:
+            return volume
     return None
 
 
@@ -77,12 +105,14 @@ def root(domain):
     Stock Nova writes an empty uuid for a boot-from-volume root; our block
     device list names the volume then.
     """
-    if domain.nova is None or not domain.nova.roottype:
+    element = domain.nova_child('root')
+    root_type = element.get('type') if element is not None else None
+    if not root_type:
         return None
-    root_id = text(domain.nova.rootid)
-    if root_id is None and domain.nova.roottype == 'volume':
+    root_id = text(element.get('uuid'))
+    if root_id is None and root_type == 'volume':
         root_id = _boot_volume(domain)
-    return {'type': domain.nova.roottype, 'id': root_id}
+    return {'type': root_type, 'id': root_id}
 
 
 def power_metrics_share(domain):
@@ -91,9 +121,11 @@ def power_metrics_share(domain):
     Read from the ``<ndm:share>`` records our driver writes; a guest
     without a share (or a domain written by stock Nova) has None.
     """
-    if domain.ndm is None or not domain.ndm.shares:
+    if domain.ndm_element is None:
         return None
-    return [share.tag for share in domain.ndm.shares]
+    tags = [share.get('tag')
+            for share in domain.ndm_element.iterchildren(_NDM % 'share')]
+    return tags or None
 
 
 def power_metrics_share_details(domain):

@@ -13,18 +13,21 @@
 """The shortcuts of ``list`` read exactly what the full parse reads.
 
 ``list`` parses only the head and ``<metadata>`` of each domain's XML
-(:func:`nova_domain_meta.cmd.domain.domain_from_xml`).  These tests
-compare it with the plain way (the whole XML parsed) over every fixture,
-as libvirt returns it and as written, and over systematic damage to the
-metadata.
+(:func:`nova_domain_meta.cmd.domain.domain_from_xml`) and reads the facts
+it shows straight from the elements (:mod:`nova_domain_meta.cmd.facts`).
+These tests compare both with the plain way (the whole XML parsed, both
+elements read by the full readers) over every fixture, as libvirt returns
+it and as written, and over systematic damage to the metadata.
 """
 
 import copy
 
+import libvirt
 from lxml import etree
 
 from nova_domain_meta.cmd import connection
 from nova_domain_meta.cmd import domain as domain_mod
+from nova_domain_meta.cmd import facts
 from tests.unit import cmd as base
 
 
@@ -40,6 +43,41 @@ def _summary(domain):
 def _full(text, state=None):
     """The Domain of the whole XML parsed (bytes skip the shortcut)."""
     return domain_mod.domain_from_xml(text.encode('utf-8'), state)
+
+
+def _facts_from_readers(domain):
+    """The facts ``list`` shows, as the full readers give them."""
+    text = facts.text
+    nova, ndm = domain.nova, domain.ndm
+    flavor = owner = ports = None
+    if nova is not None:
+        flavor, owner, ports = nova.flavor, nova.owner, nova.ports
+    fixed, floating = [], []
+    for port in ports.ports if ports is not None else []:
+        for ip in port.ips:
+            (floating if ip.ip_type == 'floating' else fixed).append(
+                ip.address)
+    root = None
+    if nova is not None and nova.roottype:
+        root_id = text(nova.rootid)
+        if root_id is None and nova.roottype == 'volume' and ndm:
+            root_id = next((d.volume_id for d in ndm.block_devices
+                            if d.boot_index == 0 and d.volume_id), None)
+        root = {'type': nova.roottype, 'id': root_id}
+    return (
+        text(nova.name) if nova is not None else None,
+        (text(flavor.name), text(flavor.id)) if flavor else (None, None),
+        (text(owner.projectname), text(owner.projectid),
+         text(owner.username), text(owner.userid)) if owner
+        else (None,) * 4,
+        (fixed, floating), root,
+        [s.tag for s in ndm.shares] or None if ndm is not None else None)
+
+
+def _facts(domain):
+    return (facts.display_name(domain), facts.flavor(domain),
+            facts.owner(domain), facts.addresses(domain),
+            facts.root(domain), facts.power_metrics_share(domain))
 
 
 def _damaged(name):
@@ -192,3 +230,34 @@ class TestMetadataOnlyParse(base.CLITestCase):
                        text[:text.index('</ndm:instance>')]):
             self.assertRaises(etree.XMLSyntaxError,
                               domain_mod.domain_from_xml, broken)
+
+
+class TestListFacts(base.CLITestCase):
+    """The facts ``list`` shows agree with the full readers."""
+
+    def test_every_fixture_and_its_damage(self):
+        compared = 0
+        for name in base.ALL:
+            for text in [base.fixture_xml(name)] + _damaged(name):
+                domain = domain_mod.domain_from_xml(text)
+                self.assertEqual(_facts_from_readers(domain),
+                                 _facts(domain), name)
+                compared += 1
+        self.assertGreater(compared, 200)
+
+    def test_boot_volume_found_as_the_readers_find_it(self):
+        # int() reads ' 0', '00' and '0' as 0: the readers' rule.
+        for index, volume in BOOT_INDEXES.items():
+            domain = domain_mod.domain_from_xml(
+                _with_boot_index('ours-bfv', index))
+            self.assertEqual({'type': 'volume', 'id': volume},
+                             facts.root(domain), repr(index))
+
+    def test_every_domain_libvirt_returns(self):
+        uri = self.node(*base.ALL)
+        conn = libvirt.openReadOnly(uri)
+        self.addCleanup(conn.close)
+        for dom in conn.listAllDomains(0):
+            domain = domain_mod.domain_from_xml(dom.XMLDesc(0))
+            self.assertEqual(_facts_from_readers(domain), _facts(domain),
+                             dom.name())

@@ -191,11 +191,16 @@ class TestColumnsNeeded(base.CLITestCase):
         self.assertEqual(0, lazy[0].code, lazy[0])
         self.assertEqual(len(base.ALL), len(json.loads(lazy[0].stdout)))
 
-    def test_names_and_states_parse_no_metadata(self):
-        parse = fixtures.MockPatch(
-            'nova_domain_meta.cmd.domain._parse',
-            side_effect=AssertionError('metadata parsed'))
-        self.useFixture(parse)
+    def test_names_and_states_read_no_metadata(self):
+        # Not one fact is read, nor either element parsed: any use of the
+        # facts module or of an element's children fails the command.
+        self.useFixture(fixtures.MockPatch(
+            'nova_domain_meta.cmd.list_columns.facts',
+            mock.NonCallableMock(spec=[])))
+        for target in ('nova_domain_meta.cmd.domain._parse',
+                       'nova_domain_meta.cmd.domain.Domain.nova_child'):
+            self.useFixture(fixtures.MockPatch(
+                target, side_effect=AssertionError('metadata read')))
         result = self.run_cli(self.uri, 'list', '-c', 'Name', '-c', 'State',
                               '-c', 'Metadata', '-c', 'UUID', '-f', 'csv',
                               '--nova-only')
@@ -203,7 +208,11 @@ class TestColumnsNeeded(base.CLITestCase):
         # A header, and every domain but the one Nova never owned.
         self.assertEqual(1 + len(base.ALL) - 1,
                          len(result.stdout.splitlines()))
-        parse.mock.assert_not_called()
+        # The same with a column that needs the metadata fails: the
+        # patches above do catch a read.
+        result = self.run_cli(self.uri, 'list', '-c', 'Name', '-c',
+                              'Flavor', '-f', 'csv')
+        self.assertEqual(2, result.code, result)
 
     def test_every_column_when_a_hook_may_read_them(self):
         command = commands.ListDomains(mock.Mock(), None)
