@@ -18,7 +18,7 @@ values, None (or an empty list) when the domain does not say; ``list``,
 the same wherever it is shown.
 
 The facts ``list`` shows are read straight from the elements, through
-the readers of the small elements that hold them (owner, ports, shares):
+the readers of the small elements that hold them (owner, ports):
 parsing all of ``<nova:instance>`` and ``<ndm:instance>`` (image
 properties, extra specs, block devices...) for each of a thousand guests
 cost more than everything else ``list`` does.

@@ -29,16 +29,20 @@ How domains are read, and why:
   connection, :data:`READ_WORKERS` threads): each call is a round trip
   that mostly waits on the daemon, libvirt's client sends calls of
   several threads over one connection, and the daemon serves up to five
-  calls of a client at a time (``max_client_requests``).  The domains are
-  still parsed and returned in listing order.  A driver running inside
-  this process (``test:///``) has no round trip to overlap, so it is read
-  from one thread.
+  calls of a client at a time (``max_client_requests``) on as many cores
+  as it has.  The threads only fetch, taking the next domain from a
+  shared queue, so they cost next to nothing besides the calls (a pool of
+  futures cost as much CPU again as the calls themselves); the domains
+  are parsed afterwards, in listing order.  A driver running inside this
+  process (``test:///``) has no round trip to overlap, so it is read from
+  one thread.
 
 A domain that disappears between the listing and its XML is skipped and
 reported, never an error: guests come and go while an operator looks.
 """
 
 import collections
+import threading
 
 import libvirt
 from lxml import etree
@@ -140,6 +144,43 @@ def read_workers(conn):
     return 1 if uri.partition(':')[0] == 'test' else READ_WORKERS
 
 
+def _fetch_all(doms, workers):
+    """Return the ``_fetch_xml`` result of each of ``doms``, in order."""
+    results = [None] * len(doms)
+    todo = collections.deque(range(len(doms)))
+    failures = []
+
+    def fetch():
+        # deque.popleft() is thread-safe: each index is taken once.
+        while True:
+            try:
+                i = todo.popleft()
+            except IndexError:
+                return
+            try:
+                results[i] = _fetch_xml(doms[i])
+            except BaseException as e:
+                # Not libvirt's error: a bug, raised in the caller's thread.
+                failures.append(e)
+                todo.clear()
+                return
+
+    helpers = [threading.Thread(target=fetch, daemon=True,
+                                name='nova-domain-meta-fetch-%d' % n)
+               for n in range(min(workers, len(doms)) - 1)]
+    for thread in helpers:
+        thread.start()
+    try:
+        fetch()
+    finally:
+        todo.clear()
+        for thread in helpers:
+            thread.join()
+    if failures:
+        raise failures[0]
+    return results
+
+
 def read_domains(conn, workers=None):
     """Return a :class:`Listing` of every domain, sorted by libvirt name.
 
@@ -151,29 +192,15 @@ def read_domains(conn, workers=None):
     listed = _domains_with_state(conn)
     if workers is None:
         workers = read_workers(conn)
-    doms = [dom for dom, _state in listed]
-    pool = None
-    if workers > 1 and len(doms) > 1:
-        from concurrent import futures  # only where threads are used
-
-        pool = futures.ThreadPoolExecutor(max_workers=workers)
-        # In listing order; each XML is parsed here while the pool
-        # fetches the next ones.
-        fetched = pool.map(_fetch_xml, doms)
-    else:
-        fetched = map(_fetch_xml, doms)
+    fetched = _fetch_all([dom for dom, _state in listed], workers)
     domains = []
     vanished = []
-    try:
-        for (dom, state), (xml, error) in zip(listed, fetched):
-            domain = _to_domain(conn, dom, state, xml, error)
-            if domain is None:
-                vanished.append(dom.name())
-            else:
-                domains.append(domain)
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+    for (dom, state), (xml, error) in zip(listed, fetched):
+        domain = _to_domain(conn, dom, state, xml, error)
+        if domain is None:
+            vanished.append(dom.name())
+        else:
+            domains.append(domain)
     domains.sort(key=lambda d: d.name)
     return Listing(domains, sorted(vanished))
 

@@ -152,6 +152,24 @@ class TestThreadedReads(base.CLITestCase):
                          by_name[victim].problems)
         self.assertEqual(3, len(by_name))
 
+    def test_a_bug_in_a_reader_thread_reaches_the_caller(self):
+        uri = self.node(*base.ALL)
+        conn = connection.open_connection(uri)
+        self.addCleanup(conn.close)
+        victim = base.value('stock-bfv', '/domain/name')
+        real_xml = libvirt.virDomain.XMLDesc
+
+        def xml_desc(dom, flags=0):
+            if dom.name() == victim:
+                raise KeyError('a bug')
+            return real_xml(dom, flags)
+
+        self.useFixture(fixtures.MockPatchObject(
+            libvirt.virDomain, 'XMLDesc', xml_desc))
+        for workers in (1, fetch.READ_WORKERS):
+            self.assertRaises(KeyError, fetch.read_domains, conn,
+                              workers=workers)
+
 
 class TestColumnsNeeded(base.CLITestCase):
     """``list -c`` reads only what the columns asked for need."""
