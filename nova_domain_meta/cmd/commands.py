@@ -26,6 +26,7 @@ statuses:
 Tracebacks are printed only with ``--debug``.
 """
 
+import io
 import logging
 
 from cliff import help as cliff_help
@@ -106,6 +107,21 @@ class _ReadsLibvirt(_OwnEpilog):
                 LOG.error('Unexpected error: %s (run with --debug for '
                           'details)', e)
             return EXIT_ERROR
+
+    def produce_output(self, parsed_args, column_names, data):
+        # cliff's formatters write piece by piece (JSON: one write per
+        # token, 70,000 for a thousand domains); a terminal makes a
+        # system call of each line, an unbuffered stdout
+        # (PYTHONUNBUFFERED) of each piece.  Format into memory, write
+        # once.
+        stdout = self.app.stdout
+        self.app.stdout = formatted = io.StringIO()
+        try:
+            result = super().produce_output(parsed_args, column_names, data)
+        finally:
+            self.app.stdout = stdout
+        stdout.write(formatted.getvalue())
+        return result
 
     def domains(self):
         """Every readable domain; warn about those that vanished."""

@@ -17,6 +17,7 @@ shortcuts behind it: nothing ``list`` does not need is imported, and every
 faster path yields what the plain one yields.
 """
 
+import io
 import json
 import os
 import subprocess
@@ -26,6 +27,7 @@ from unittest import mock
 import fixtures
 import libvirt
 
+from nova_domain_meta.cmd import cli
 from nova_domain_meta.cmd import commands
 from nova_domain_meta.cmd import connection
 from nova_domain_meta.cmd import domain as domain_mod
@@ -251,3 +253,33 @@ class TestColumnsNeeded(base.CLITestCase):
                                  list_columns.list_row(domain, (column,)))
             self.assertEqual(full, list_columns.list_row(
                 domain, tuple(list_columns.LIST_COLUMNS)))
+
+
+class _CountingStdout(io.StringIO):
+    """A stdout that counts its writes, as system calls would be."""
+
+    writes = 0
+
+    def write(self, text):
+        self.writes += 1
+        return super().write(text)
+
+
+class TestOutput(base.CLITestCase):
+    """Output goes out in one write, whatever stdout's buffering."""
+
+    def test_one_write_per_command(self):
+        uri = self.node(*base.ALL)
+        name = base.value('ours-image', '/domain/name')
+        for argv in (('list', '-f', 'json'), ('list', '-f', 'table'),
+                     ('list', '-f', 'value'), ('show', name),
+                     ('check', '--all', '-f', 'yaml')):
+            stdout = _CountingStdout()
+            app = cli.NovaDomainMetaApp(stdin=io.StringIO(), stdout=stdout,
+                                        stderr=io.StringIO())
+            code = app.run(['--connect', uri] + list(argv))
+            self.assertIn(code, (0, 1), argv)
+            self.assertEqual(1, stdout.writes, argv)
+            # The same text as cliff writes piece by piece.
+            self.assertEqual(self.run_cli(uri, *argv).stdout,
+                             stdout.getvalue(), argv)
