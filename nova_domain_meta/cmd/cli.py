@@ -26,6 +26,7 @@ commands.  An explicit registration wins over an entry point of the same
 name.
 """
 
+import gc
 import logging
 import sys
 
@@ -130,10 +131,18 @@ class NovaDomainMetaApp(app.App):
 
 
 def main(argv=None):
-    """Console script entry point; returns the exit status."""
+    """Console script entry point; returns the exit status.
+
+    The process ends right after: nothing it leaves behind is collected.
+    """
     if argv is None:
         argv = sys.argv[1:]
-    return NovaDomainMetaApp().run(argv)
+    status = NovaDomainMetaApp().run(argv)
+    # Python's shutdown runs the cyclic garbage collector over every
+    # object still alive (cliff's, stevedore's, libvirt's modules...),
+    # about a tenth of the CPU "list" spends: exempt them.
+    gc.freeze()
+    return status
 
 
 if __name__ == '__main__':
