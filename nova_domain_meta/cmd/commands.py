@@ -123,6 +123,21 @@ class _ReadsLibvirt(_OwnEpilog):
         stdout.write(formatted.getvalue())
         return result
 
+    def cell_maker(self, parsed_args):
+        """Return ``cell(name, value)``: what cliff gets for each value.
+
+        Columns (:mod:`.formatting`) for tables and the like.  JSON and
+        YAML print a plain value exactly as its column would, so ``list``
+        skips fourteen thousand column objects for a thousand domains;
+        sorting (which orders missing values through the columns) and
+        command hooks (which may expect columns) still get columns.
+        """
+        exact = formatting.exact(parsed_args)
+        if exact and not getattr(parsed_args, 'sort_columns', None) \
+                and not any(True for _hook in self._hooks):
+            return lambda name, value: value
+        return lambda name, value: formatting.column(name, value, exact)
+
     def domains(self):
         """Every readable domain; warn about those that vanished."""
         listing = fetch.read_domains(self.app.connection())
@@ -185,7 +200,7 @@ class ListDomains(_ReadsLibvirt, lister.Lister):
 
     def take_action(self, parsed_args):
         needed = self.columns_needed(parsed_args)
-        exact = formatting.exact(parsed_args)
+        cell = self.cell_maker(parsed_args)
         rows = []
         for domain in self.domains():
             if not list_columns.matches(
@@ -195,9 +210,8 @@ class ListDomains(_ReadsLibvirt, lister.Lister):
                     nova_only=parsed_args.nova_only):
                 continue
             row = list_columns.list_row(domain, needed)
-            rows.append(tuple(
-                formatting.column(c, row[c], exact) if c in row else None
-                for c in list_columns.LIST_COLUMNS))
+            rows.append(tuple(cell(c, row[c]) if c in row else None
+                              for c in list_columns.LIST_COLUMNS))
         return list_columns.LIST_COLUMNS, rows
 
 

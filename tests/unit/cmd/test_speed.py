@@ -32,6 +32,7 @@ from nova_domain_meta.cmd import commands
 from nova_domain_meta.cmd import connection
 from nova_domain_meta.cmd import domain as domain_mod
 from nova_domain_meta.cmd import fetch
+from nova_domain_meta.cmd import formatting
 from nova_domain_meta.cmd import list_columns
 from tests.unit import cmd as base
 from tests.unit.cmd import test_errors
@@ -302,3 +303,25 @@ class TestOutput(base.CLITestCase):
             # The same text as cliff writes piece by piece.
             self.assertEqual(self.run_cli(uri, *argv).stdout,
                              stdout.getvalue(), argv)
+
+
+class TestPlainCells(base.CLITestCase):
+    """JSON and YAML of plain values are those of the columns."""
+
+    def test_same_output_as_with_columns(self):
+        uri = self.node(*base.ALL)
+        argvs = [('list', '-f', fmt) + extra
+                 for fmt in ('json', 'yaml')
+                 for extra in ((), ('--noindent',), ('-c', 'Root'),
+                               ('--sort-column', 'Root'))
+                 if fmt == 'json' or extra != ('--noindent',)]
+        plain = [self.run_cli(uri, *argv) for argv in argvs]
+        self.useFixture(fixtures.MockPatch(
+            'nova_domain_meta.cmd.commands._ReadsLibvirt.cell_maker',
+            lambda command, parsed_args: (
+                lambda name, value: formatting.column(
+                    name, value, formatting.exact(parsed_args)))))
+        self.assertEqual([self.run_cli(uri, *argv) for argv in argvs],
+                         plain)
+        self.assertEqual(0, plain[0].code, plain[0])
+        self.assertEqual(len(base.ALL), len(json.loads(plain[0].stdout)))
