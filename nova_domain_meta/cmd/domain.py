@@ -63,7 +63,7 @@ _NOVA_NAMESPACES = (metadata.NOVA_NS, metadata.NOVA_NS_1_0)
 _NDM_INSTANCE = '{%s}instance' % metadata.DOMAIN_META_NS
 
 # libvirt writes each child of <domain> on a line of its own, indented by
-# two spaces, and <metadata> right after name, uuid, title, description.
+# two spaces, <metadata> after name, uuid, title and description.
 _METADATA_START = '\n  <metadata>'
 _METADATA_END = '\n  </metadata>'
 
@@ -75,8 +75,9 @@ _NOVA_KINDS = {metadata.NOVA_NS: KIND_NOVA_1_1,
 class Domain:
     """One libvirt domain and the Nova metadata it carries.
 
-    The metadata elements are parsed on first use: listing a thousand
-    guests needs Nova's element of each but ours of few.
+    Both metadata elements are read whole on first use of :attr:`nova`
+    or :attr:`ndm` (``show``, ``check``); ``list`` reads single facts
+    from them instead (:meth:`nova_child`, :mod:`.facts`).
     """
 
     name: str
@@ -256,17 +257,17 @@ def _add_metadata(domain, meta):
 def _from_head_and_metadata(text, state):
     """The Domain of libvirt's XML, from its head and metadata; or None.
 
-    Parses what comes before ``<metadata>`` (name, uuid) and the
-    ``<metadata>`` element, each on its own, and returns None, for the
-    caller to parse the whole text, whenever that cannot be done exactly:
+    Parses the text up to the end of ``<metadata>`` (name, uuid and the
+    metadata, closed with ``</domain>``), and returns None, for the
+    caller to parse the whole text, whenever that cannot be exact:
 
     * the text is not laid out as libvirt writes it;
-    * either part is not well-formed on its own.  A ``</metadata>`` line
-      inside another application's metadata (in a comment, CDATA or a
-      processing instruction) ends the part early and leaves it
-      unterminated, so the slice is never mistaken for the element: a
-      part that parses ends exactly where the element ends, since markup
-      cannot hide in escaped text or attributes;
+    * the part is not well-formed on its own.  A ``</metadata>`` line
+      inside another application's metadata (in a comment, CDATA, a
+      processing instruction or a nested element) ends the part early and
+      leaves something unterminated, so the part is never mistaken for
+      the element: a part that parses ends exactly where the element
+      ends, since markup cannot hide in escaped text or attributes;
     * the metadata holds neither Nova's nor our element: the domain's
       kind then depends on its SMBIOS entries, further down.
 
@@ -279,18 +280,16 @@ def _from_head_and_metadata(text, state):
     end = text.find(_METADATA_END, start)
     if end < 0:
         return None
+    part = text[:end + len(_METADATA_END)] + '\n</domain>'
     try:
-        head = etree.fromstring(
-            (text[:start] + '\n</domain>').encode('utf-8'), _PARSER)
-        meta = etree.fromstring(
-            text[start + 3:end + len(_METADATA_END)].encode('utf-8'),
-            _PARSER)
+        root = etree.fromstring(part.encode('utf-8'), _PARSER)
     except etree.XMLSyntaxError:
         return None
-    if head.tag != 'domain' or meta.tag != 'metadata':
+    top = _first_children(root)
+    if root.tag != 'domain' or 'metadata' not in top:
         return None
-    domain = _domain(_first_children(head), state)
-    _add_metadata(domain, meta)
+    domain = _domain(top, state)
+    _add_metadata(domain, top['metadata'])
     if domain.nova_element is None and domain.ndm_element is None:
         return None
     return domain
