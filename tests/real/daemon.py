@@ -88,7 +88,6 @@ LOG = logging.getLogger(__name__)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-DEPS_SCRIPT = os.path.join(REPO_ROOT, 'tools', 'real-tier-deps.sh')
 CAPS_CACHE = os.path.join(REPO_ROOT, '.cache', 'libvirt-qemu-caps')
 
 LIBVIRTD = '/usr/sbin/libvirtd'
@@ -144,16 +143,18 @@ def _run(argv, **kwargs):
 
 
 def ensure_packages():
-    """Install the tier's Debian packages when a needed file is missing."""
-    missing = [f for f in REQUIRED_FILES if not os.path.exists(f)]
-    if not missing:
-        return
-    LOG.info('missing %s: running %s', missing, DEPS_SCRIPT)
-    _run(['bash', DEPS_SCRIPT])
+    """Fail with the way out when a file the tier runs is missing.
+
+    The tier's Debian packages are listed in bindep.txt (profile ``real``)
+    and installed by the bootstrap before any tier runs; a test never
+    installs packages itself.
+    """
     missing = [f for f in REQUIRED_FILES if not os.path.exists(f)]
     if missing:
-        raise DaemonError('still missing after %s: %s'
-                          % (DEPS_SCRIPT, ', '.join(missing)))
+        raise DaemonError(
+            'missing %s: install the Debian packages of bindep.txt\'s '
+            '"real" profile (bash tools/install-packages.sh real)'
+            % ', '.join(missing))
 
 
 def ensure_accounts():
