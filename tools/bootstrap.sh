@@ -36,7 +36,15 @@ fi
 
 # The plugin itself, never editable: an editable install cannot place
 # nova/virt/domain_meta.py inside Nova's package, which is the point.
-logged "installing nova-domain-meta into .venv" \
-    .venv/bin/pip install --no-deps --force-reinstall .
+# Rebuilt only when its files or the commit (pbr's version) changed.
+stamp=$( (git rev-parse HEAD 2>/dev/null || true
+          find nova_domain_meta nova etc setup.cfg setup.py pyproject.toml \
+              requirements.txt -type f ! -name '*.pyc' -print0 \
+              | sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1)
+if [ "$(cat .venv/.plugin-stamp 2>/dev/null)" != "$stamp" ]; then
+    logged "installing nova-domain-meta into .venv" \
+        .venv/bin/pip install --no-deps --force-reinstall .
+    echo "$stamp" > .venv/.plugin-stamp
+fi
 progress "ready in $(( $(date +%s) - started )) s ($(.venv/bin/python -c \
     'import nova.version as v; print("nova", v.version_string())'))"
