@@ -398,10 +398,13 @@ class LibvirtDaemonFixture(fixtures.Fixture):
 
         t0 = time.monotonic()
         # nsenter without --fork execs libvirtd in place: the PID we hold
-        # is libvirtd's own.
+        # is libvirtd's own.  Entering a mount namespace also moves the
+        # root to that namespace's own root, so --root and --wd keep
+        # virtlogd's (ours): in a chroot, libvirtd would otherwise look for
+        # its configuration outside it.
         self._spawn('libvirtd', [
             'nsenter', '--target', str(self._procs['virtlogd'].pid),
-            '--mount', '--',
+            '--mount', '--root', '--wd', '--',
             LIBVIRTD, '--config', self._path('etc/libvirtd.conf'),
             '--pid-file', self._path('run/libvirtd.pid')])
         sock = self._path('sock/libvirt-sock')
