@@ -169,6 +169,7 @@ SELF=$REPO/tools/fresh-machine.sh
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
+    [ "$status" -eq 130 ] && say "interrupted; tearing the root down"
     local left
     left=$(mounts_below "$RUN")
     if [ -n "$left" ]; then
