@@ -120,166 +120,166 @@ leave_namespace() {
     umount -R "$root" 2>/dev/null || umount -R -l "$root"
 }
 
-if [ "${1:-}" = "--in-namespace" ]; then
-    shift
-    in_namespace "$@"
-    exit
-fi
-
 # ---------------------------------------------------------------------------
 # On the host.
 
-only=""
-refresh=false
-keep=false
-tail_lines=15
-verbose=false
-while [ $# -gt 0 ]; do
-    case $1 in
-        --only) only=$2; shift ;;
-        --refresh-base) refresh=true ;;
-        --keep) keep=true ;;
-        --tail) tail_lines=$2; shift ;;
-        --verbose) verbose=true ;;
-        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
-                   exit 0 ;;
-        *) die "unknown option $1 (--help)" ;;
+main() {
+    only=""
+    refresh=false
+    keep=false
+    tail_lines=15
+    verbose=false
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --only) only=$2; shift ;;
+            --refresh-base) refresh=true ;;
+            --keep) keep=true ;;
+            --tail) tail_lines=$2; shift ;;
+            --verbose) verbose=true ;;
+            -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+                       exit 0 ;;
+            *) die "unknown option $1 (--help)" ;;
+        esac
+        shift
+    done
+    case $only in
+        ""|demo|tests) ;;
+        *) die "--only takes demo or tests, not '$only'" ;;
     esac
-    shift
-done
-case $only in
-    ""|demo|tests) ;;
-    *) die "--only takes demo or tests, not '$only'" ;;
-esac
-[ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot, mounts)"
+    [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot, mounts)"
 
-REPO=$(cd "$(dirname "$0")/.." && pwd)
-# This script's own packages (debootstrap, the keyring), from bindep.txt.
-bash "$REPO/tools/install-packages.sh" fresh-machine
+    REPO=$(cd "$(dirname "$0")/.." && pwd)
+    # This script's own packages (debootstrap, the keyring), from bindep.txt.
+    bash "$REPO/tools/install-packages.sh" fresh-machine
 
-mkdir -p "$WORK/logs"
-WORK=$(cd "$WORK" && pwd)
-RUN=$(mktemp -d "$WORK/run.XXXXXX")
-ROOT=$RUN/root
-STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-BASE=$WORK/base-$SUITE-$ARCH.tar
-SELF=$REPO/tools/fresh-machine.sh
+    mkdir -p "$WORK/logs"
+    WORK=$(cd "$WORK" && pwd)
+    RUN=$(mktemp -d "$WORK/run.XXXXXX")
+    ROOT=$RUN/root
+    STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+    BASE=$WORK/base-$SUITE-$ARCH.tar
+    SELF=$REPO/tools/fresh-machine.sh
 
-# shellcheck disable=SC2317  # reached through a trap
-cleanup() {
-    local status=$?
-    trap - EXIT INT TERM
-    [ "$status" -eq 130 ] && say "interrupted; tearing the root down"
-    local left
-    left=$(mounts_below "$RUN")
-    if [ -n "$left" ]; then
-        say "NOT removing $RUN: still mounted below it: $left" >&2
-    elif $keep; then
-        say "kept the root: $ROOT (nothing is mounted in it;" \
-            "remove it with: rm -rf $RUN)"
+    # shellcheck disable=SC2317  # reached through a trap
+    cleanup() {
+        local status=$?
+        trap - EXIT INT TERM
+        [ "$status" -eq 130 ] && say "interrupted; tearing the root down"
+        local left
+        left=$(mounts_below "$RUN")
+        if [ -n "$left" ]; then
+            say "NOT removing $RUN: still mounted below it: $left" >&2
+        elif $keep; then
+            say "kept the root: $ROOT (nothing is mounted in it;" \
+                "remove it with: rm -rf $RUN)"
+        else
+            rm -rf --one-file-system "$RUN"
+        fi
+        exit "$status"
+    }
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+
+    # The pristine base: debootstrap once, keep it as a tarball, unpack it anew
+    # for every run.  It holds nothing but Debian's packages and the standard
+    # apt sources of a Debian 12 install.
+    if $refresh || [ ! -f "$BASE" ]; then
+        say "debootstrap $SUITE from $MIRROR (log: $WORK/logs/$STAMP-debootstrap.log)"
+        started=$(date +%s)
+        # In a mount namespace of its own: the /proc and /sys debootstrap
+        # mounts in the root cannot outlive it, even if it is interrupted.
+        unshare --mount --propagation private \
+            debootstrap --arch="$ARCH" "$SUITE" "$ROOT" "$MIRROR" \
+            > "$WORK/logs/$STAMP-debootstrap.log" 2>&1 \
+            || { tail -n "$tail_lines" "$WORK/logs/$STAMP-debootstrap.log";
+                 die "debootstrap failed"; }
+        printf 'deb %s %s main\n' "$MIRROR" "$SUITE" "$MIRROR" "$SUITE-updates" \
+            "${MIRROR%/debian}/debian-security" "$SUITE-security" \
+            > "$ROOT/etc/apt/sources.list"
+        rm -f "$ROOT"/var/cache/apt/archives/*.deb
+        tar --numeric-owner -C "$ROOT" -cf "$BASE.tmp" .
+        mv "$BASE.tmp" "$BASE"
+        say "debootstrap took $(( $(date +%s) - started )) s; base cached in $BASE"
     else
-        rm -rf --one-file-system "$RUN"
+        say "unpacking the pristine base $BASE ($(date -r "$BASE" +%F))"
+        mkdir -p "$ROOT"
+        tar --numeric-owner -C "$ROOT" -xpf "$BASE"
     fi
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+    # What this machine's network set-up gives every machine on it: name
+    # resolution, and the local certificate authorities (where TLS to PyPI is
+    # inspected on the way out, pip needs them; ca-certificates trusts them
+    # when the bootstrap installs it).  Neither is a package.
+    cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+    if compgen -G '/usr/local/share/ca-certificates/*' > /dev/null; then
+        cp -a /usr/local/share/ca-certificates/. \
+            "$ROOT/usr/local/share/ca-certificates/"
+    fi
 
-# The pristine base: debootstrap once, keep it as a tarball, unpack it anew
-# for every run.  It holds nothing but Debian's packages and the standard
-# apt sources of a Debian 12 install.
-if $refresh || [ ! -f "$BASE" ]; then
-    say "debootstrap $SUITE from $MIRROR (log: $WORK/logs/$STAMP-debootstrap.log)"
-    started=$(date +%s)
-    # In a mount namespace of its own: the /proc and /sys debootstrap
-    # mounts in the root cannot outlive it, even if it is interrupted.
-    unshare --mount --propagation private \
-        debootstrap --arch="$ARCH" "$SUITE" "$ROOT" "$MIRROR" \
-        > "$WORK/logs/$STAMP-debootstrap.log" 2>&1 \
-        || { tail -n "$tail_lines" "$WORK/logs/$STAMP-debootstrap.log";
-             die "debootstrap failed"; }
-    cat > "$ROOT/etc/apt/sources.list" <<EOF
-deb $MIRROR $SUITE main
-deb $MIRROR $SUITE-updates main
-deb ${MIRROR%/debian}/debian-security $SUITE-security main
-EOF
-    rm -f "$ROOT"/var/cache/apt/archives/*.deb
-    tar --numeric-owner -C "$ROOT" -cf "$BASE.tmp" .
-    mv "$BASE.tmp" "$BASE"
-    say "debootstrap took $(( $(date +%s) - started )) s; base cached in $BASE"
-else
-    say "unpacking the pristine base $BASE ($(date -r "$BASE" +%F))"
-    mkdir -p "$ROOT"
-    tar --numeric-owner -C "$ROOT" -xpf "$BASE"
-fi
-# What this machine's network set-up gives every machine on it: name
-# resolution, and the local certificate authorities (where TLS to PyPI is
-# inspected on the way out, pip needs them; ca-certificates trusts them
-# when the bootstrap installs it).  Neither is a package.
-cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
-if compgen -G '/usr/local/share/ca-certificates/*' > /dev/null; then
-    cp -a /usr/local/share/ca-certificates/. \
-        "$ROOT/usr/local/share/ca-certificates/"
-fi
+    commit=$(git -C "$REPO" rev-parse HEAD)
+    branch=$(git -C "$REPO" symbolic-ref --quiet --short HEAD || true)
+    git -C "$REPO" diff --quiet HEAD \
+        || say "note: uncommitted changes in $REPO are not in the clone"
+    git clone --quiet --no-local ${branch:+--branch "$branch"} "$REPO" \
+        "$ROOT$GUEST_REPO"
+    [ -n "$branch" ] || git -C "$ROOT$GUEST_REPO" checkout --quiet "$commit"
+    say "cloned ${branch:-HEAD} ($(git -C "$REPO" log -1 --format='%h %s'))" \
+        "into $GUEST_REPO"
 
-commit=$(git -C "$REPO" rev-parse HEAD)
-branch=$(git -C "$REPO" symbolic-ref --quiet --short HEAD || true)
-git -C "$REPO" diff --quiet HEAD \
-    || say "note: uncommitted changes in $REPO are not in the clone"
-git clone --quiet --no-local ${branch:+--branch "$branch"} "$REPO" \
-    "$ROOT$GUEST_REPO"
-[ -n "$branch" ] || git -C "$ROOT$GUEST_REPO" checkout --quiet "$commit"
-say "cloned ${branch:-HEAD} ($(git -C "$REPO" log -1 --format='%h %s'))" \
-    "into $GUEST_REPO"
+    declare -gA RESULT WALL LOGFILE
 
-declare -A RESULT WALL LOGFILE
+    # run_in_root NAME COMMAND: the README's command, in the root, timed.
+    run_in_root() {
+        local name=$1 command=$2 log=$WORK/logs/$STAMP-$1.log
+        local -a env=()
+        if [ "$name" = tests ]; then
+            env=(CI=true)    # as CI runs it: a missing shellcheck fails
+            [ -n "${TOX_ENVS:-}" ] && env+=("TOX_ENVS=$TOX_ENVS")
+        fi
+        local -a argv=(unshare --mount --propagation private --pid --fork
+                       --kill-child bash "$SELF" --in-namespace "$ROOT" "$log"
+                       "${env[@]}" /bin/bash -c "cd $GUEST_REPO && $command")
+        if [ "$name" = tests ]; then
+            # The real tier starts QEMU guests on a private libvirtd; guests of
+            # two daemons share the host's cgroup tree, so the run holds the
+            # lock from start to end.
+            flock -n "$LOCK" true || say "waiting for $LOCK"
+            argv=(flock "$LOCK" "${argv[@]}")
+        fi
+        : > "$log"
+        say "running '$command'${env[*]:+ (${env[*]})} (log: $log)"
+        local started status=0 follower=""
+        started=$(date +%s)
+        if $verbose; then
+            tail -n +1 -f "$log" & follower=$!
+        fi
+        "${argv[@]}" || status=$?
+        [ -n "$follower" ] && kill "$follower"
+        WALL[$name]=$(( $(date +%s) - started ))
+        LOGFILE[$name]=$log
+        if [ "$status" -eq 0 ]; then
+            RESULT[$name]=PASSED
+        else
+            RESULT[$name]="FAILED (exit $status)"
+        fi
+        say "'$command': ${RESULT[$name]} in ${WALL[$name]} s; its last lines:"
+        tail -n "$tail_lines" "$log" | sed 's/^/    /'
+    }
 
-# run_in_root NAME COMMAND: the README's command, in the root, timed.
-run_in_root() {
-    local name=$1 command=$2 log=$WORK/logs/$STAMP-$1.log
-    local -a env=()
-    if [ "$name" = tests ]; then
-        env=(CI=true)    # as CI runs it: a missing shellcheck fails
-        [ -n "${TOX_ENVS:-}" ] && env+=("TOX_ENVS=$TOX_ENVS")
-    fi
-    local -a argv=(unshare --mount --propagation private --pid --fork
-                   --kill-child bash "$SELF" --in-namespace "$ROOT" "$log"
-                   "${env[@]}" /bin/bash -c "cd $GUEST_REPO && $command")
-    if [ "$name" = tests ]; then
-        # The real tier starts QEMU guests on a private libvirtd; guests of
-        # two daemons share the host's cgroup tree, so the run holds the
-        # lock from start to end.
-        flock -n "$LOCK" true || say "waiting for $LOCK"
-        argv=(flock "$LOCK" "${argv[@]}")
-    fi
-    : > "$log"
-    say "running '$command'${env[*]:+ (${env[*]})} (log: $log)"
-    local started status=0 follower=""
-    started=$(date +%s)
-    if $verbose; then
-        tail -n +1 -f "$log" & follower=$!
-    fi
-    "${argv[@]}" || status=$?
-    [ -n "$follower" ] && kill "$follower"
-    WALL[$name]=$(( $(date +%s) - started ))
-    LOGFILE[$name]=$log
-    if [ "$status" -eq 0 ]; then
-        RESULT[$name]=PASSED
-    else
-        RESULT[$name]="FAILED (exit $status)"
-    fi
-    say "'$command': ${RESULT[$name]} in ${WALL[$name]} s; its last lines:"
-    tail -n "$tail_lines" "$log" | sed 's/^/    /'
+    [ "$only" = tests ] || run_in_root demo "bash tools/demo.sh"
+    [ "$only" = demo ] || run_in_root tests "bash .ci/run"
+
+    failed=0
+    for name in demo tests; do
+        [ -n "${RESULT[$name]:-}" ] || continue
+        say "$(printf '%-5s %s in %d s (log: %s)' "$name" "${RESULT[$name]}" \
+            "${WALL[$name]}" "${LOGFILE[$name]}")"
+        [ "${RESULT[$name]}" = PASSED ] || failed=1
+    done
+    exit "$failed"
 }
 
-[ "$only" = tests ] || run_in_root demo "bash tools/demo.sh"
-[ "$only" = demo ] || run_in_root tests "bash .ci/run"
-
-failed=0
-for name in demo tests; do
-    [ -n "${RESULT[$name]:-}" ] || continue
-    say "$(printf '%-5s %s in %d s (log: %s)' "$name" "${RESULT[$name]}" \
-        "${WALL[$name]}" "${LOGFILE[$name]}")"
-    [ "${RESULT[$name]}" = PASSED ] || failed=1
-done
-exit "$failed"
+# Each whole command is read before it runs, so editing this file (or
+# switching branches) during an hour-long run cannot change what runs
+# (main always exits).
+if [ "${1:-}" = "--in-namespace" ]; then shift; in_namespace "$@"; exit; fi
+main "$@"
