@@ -67,57 +67,67 @@ mounts_below() {
 in_namespace() {
     local root=$1 log=$2
     shift 2
-    NS_ROOT=$root
     mount --bind "$root" "$root"
     mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
     mount --rbind /sys "$root/sys"
     mount --rbind /dev "$root/dev"
-    trap 'leave_namespace "$NS_ROOT"' EXIT
+    exec 3>> "$log"
+    # The root becomes this namespace's own root (pivot_root, not chroot),
+    # as on a machine: libvirt's QEMU namespaces and nsenter reset a
+    # process's root to its namespace's root, and a chroot would send them
+    # to the host's file system.  The host's tree is detached afterwards,
+    # so nothing in the root can reach it.
+    cd "$root"
+    pivot_root . .
+    umount -l .
+    cd /
+    trap leave_namespace EXIT
     trap 'exit 130' INT TERM
     local status=0
     # A machine's environment, not ours: no pip or tox settings of this
     # host, no locale (a fresh Debian has none configured).
-    chroot "$root" /usr/bin/env -i \
+    /usr/bin/env -i \
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         HOME=/root USER=root LOGNAME=root SHELL=/bin/bash \
-        TERM="${TERM:-dumb}" "$@" < /dev/null >> "$log" 2>&1 || status=$?
+        TERM="${TERM:-dumb}" "$@" < /dev/null >&3 2>&1 || status=$?
     return "$status"
 }
 
-# other_pids ROOT: set ${pids[@]} to the processes of this PID namespace
-# but ourselves, read from its /proc with a glob (a command substitution
-# would list its own processes too).
+# other_pids: set ${pids[@]} to the processes of this PID namespace but
+# ourselves, read from its /proc with a glob (a command substitution would
+# list its own processes too).
 # shellcheck disable=SC2317  # reached through a trap
 other_pids() {
     local dir
     pids=()
-    for dir in "$1"/proc/[0-9]*; do
+    for dir in /proc/[0-9]*; do
         [ -d "$dir" ] && [ "${dir##*/}" != 1 ] && pids+=("${dir##*/}")
     done
     return 0
 }
 
-# leave_namespace ROOT: stop what is left in the PID namespace (daemons a
-# failed test left running), each by its id, then undo the mounts.  Runs
-# as PID 1 of that namespace, so it sees only processes it started.
+# leave_namespace: stop what is left in the PID namespace (daemons a failed
+# test left running), each by its id, then undo the mounts.  Runs as PID 1
+# of that namespace, inside the root, so it sees only processes it started;
+# the root's own mount goes with the namespace.
 # shellcheck disable=SC2317  # reached through a trap
 leave_namespace() {
-    local root=$1 signal pid
+    local signal pid
     local -a pids
     for signal in TERM KILL; do
-        other_pids "$root"
+        other_pids
         [ "${#pids[@]}" -eq 0 ] && break
         echo "fresh-machine: SIG$signal to what is left: ${pids[*]}"
         for pid in "${pids[@]}"; do
             kill "-$signal" "$pid" 2>/dev/null || true
         done
         for _ in $(seq 50); do
-            other_pids "$root"
+            other_pids
             [ "${#pids[@]}" -eq 0 ] && break
             sleep 0.2
         done
     done
-    umount -R "$root" 2>/dev/null || umount -R -l "$root"
+    umount -R /dev /sys /proc 2>/dev/null || umount -R -l /dev /sys /proc
 }
 
 # ---------------------------------------------------------------------------
@@ -146,7 +156,7 @@ main() {
         ""|demo|tests) ;;
         *) die "--only takes demo or tests, not '$only'" ;;
     esac
-    [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot, mounts)"
+    [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, namespaces, mounts)"
 
     REPO=$(cd "$(dirname "$0")/.." && pwd)
     # This script's own packages (debootstrap, the keyring), from bindep.txt.
