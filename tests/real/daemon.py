@@ -157,6 +157,30 @@ def ensure_packages():
             % ', '.join(missing))
 
 
+def _exists(lookup, name):
+    try:
+        lookup(name)
+        return True
+    except KeyError:
+        return False
+
+
+def _create_account(lookup, name, argv):
+    """Run ``argv`` to create ``name`` unless it exists, or comes to.
+
+    Each stestr worker prepares its own daemon, so on a fresh machine two
+    of them may create the same account at once; the loser's "already
+    exists" is success.
+    """
+    if _exists(lookup, name):
+        return
+    try:
+        _run(argv)
+    except DaemonError:
+        if not _exists(lookup, name):
+            raise
+
+
 def ensure_accounts():
     """Create the users and groups Debian's libvirt-daemon-system makes.
 
@@ -165,17 +189,11 @@ def ensure_accounts():
     with ``libvirt-daemon`` but not ``libvirt-daemon-system`` has neither.
     """
     for group in ('kvm', 'libvirt', 'libvirt-qemu'):
-        try:
-            grp.getgrnam(group)
-        except KeyError:
-            _run(['groupadd', '--system', group])
-    try:
-        pwd.getpwnam('libvirt-qemu')
-    except KeyError:
-        _run(['useradd', '--system', '--gid', 'kvm',
-              '--groups', 'libvirt-qemu', '--no-create-home',
-              '--home-dir', '/var/lib/libvirt', '--shell',
-              '/usr/sbin/nologin', 'libvirt-qemu'])
+        _create_account(grp.getgrnam, group, ['groupadd', '--system', group])
+    _create_account(pwd.getpwnam, 'libvirt-qemu', [
+        'useradd', '--system', '--gid', 'kvm', '--groups', 'libvirt-qemu',
+        '--no-create-home', '--home-dir', '/var/lib/libvirt',
+        '--shell', '/usr/sbin/nologin', 'libvirt-qemu'])
 
 
 def kvm_usable():
