@@ -127,7 +127,10 @@ leave_namespace() {
             sleep 0.2
         done
     done
-    umount -R /dev /sys /proc 2>/dev/null || umount -R -l /dev /sys /proc
+    # /proc last: umount reads /proc/self/mountinfo.
+    umount -R /dev || umount -R -l /dev
+    umount -R /sys || umount -R -l /sys
+    umount /proc || umount -l /proc
 }
 
 # ---------------------------------------------------------------------------
