@@ -411,6 +411,62 @@ class AddressingLibvirt(fixtures.Fixture):
         return self.definitions[uuid].find('os/type').get('machine')
 
 
+#: Machine types QEMU 7.2 (Debian 12) offers for x86, in part, as
+#: ``qemu-system-x86_64 -machine help`` lists them:
+#: ``{machine type: the type it is an alias of, or None}``.
+QEMU_7_2_MACHINES = dict(
+    [('pc', 'pc-i440fx-7.2'), ('q35', 'pc-q35-7.2'), ('isapc', None)] +
+    [('pc-i440fx-%s' % v, None) for v in ('7.2', '7.1', '7.0', '6.2')] +
+    [('pc-q35-%s' % v, None) for v in ('7.2', '7.1', '7.0', '6.2')])
+
+#: The same for QEMU 6.2 (Ubuntu 22.04), which a host ran before.
+QEMU_6_2_MACHINES = dict(
+    [('pc', 'pc-i440fx-6.2'), ('q35', 'pc-q35-6.2'), ('isapc', None)] +
+    [('pc-i440fx-%s' % v, None) for v in ('6.2', '6.1', '6.0')] +
+    [('pc-q35-%s' % v, None) for v in ('6.2', '6.1', '6.0')])
+
+
+class HostMachineTypes(fixtures.Fixture):
+    """Make the fake host offer the machine types of a given QEMU.
+
+    Nova's fake capabilities list QEMU 2.11's types, and ``q35`` without
+    the canonical type real libvirt names for every alias.  This replaces
+    the machine list of the x86 guests in the capabilities (Nova reads
+    them once, at compute start) and makes :class:`AddressingLibvirt`
+    expand the aliases the same way.  Call :meth:`offer` and restart the
+    compute service to emulate a QEMU upgrade.
+    """
+
+    def __init__(self, layout, machines):
+        super().__init__()
+        self.layout = layout
+        self.machines = machines
+
+    def _setUp(self):
+        guests = dict(fakelibvirt.fake_libvirt_data.CAPABILITIES_GUEST)
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.libvirt_data.CAPABILITIES_GUEST', guests))
+        self._guests = guests
+        self._originals = {arch: guests[arch] for arch in ('i686', 'x86_64')}
+        self.offer(self.machines)
+
+    def offer(self, machines):
+        self.machines = machines
+        listed = ''.join(
+            "<machine canonical='%s'>%s</machine>" % (canonical, name)
+            if canonical else '<machine>%s</machine>' % name
+            for name, canonical in sorted(machines.items()))
+        for arch, original in self._originals.items():
+            lines = [line for line in original.splitlines()
+                     if '<machine' not in line]
+            at = next(i for i, line in enumerate(lines)
+                      if '</emulator>' in line)
+            lines.insert(at + 1, listed)
+            self._guests[arch] = '\n'.join(lines)
+        self.layout.MACHINES = {name: canonical for name, canonical
+                                in machines.items() if canonical}
+
+
 class PowerMetricsHostFixture(fixtures.Fixture):
     """What a power-metrics compute host offers, minus real mounts.
 

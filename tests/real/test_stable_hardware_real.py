@@ -155,8 +155,10 @@ Captured = collections.namedtuple('Captured', [
     'domain_name', 'boot_xml', 'attached', 'redefined_xml', 'definitions',
     'seconds'])
 
-_SCENARIO_RESULT = {}
-_CAPTURED = []
+#: {scenario method name: what it captured}, filled by the scenarios.
+_SCENARIO_RESULTS = {}
+#: {scenario method name: what capture() returned}, once per process.
+_CAPTURED = {}
 
 
 class HotPlugScenario(functional_hw.StableHardwareTestBase):
@@ -205,26 +207,35 @@ class HotPlugScenario(functional_hw.StableHardwareTestBase):
 
         name = self.domain_name(server)
         definitions = self.recorder.domains(name)
-        _SCENARIO_RESULT['captured'] = (name, definitions[0], list(attached),
-                                        definitions[-1], len(definitions))
+        _SCENARIO_RESULTS[self._testMethodName] = Captured(
+            name, definitions[0], list(attached), definitions[-1],
+            len(definitions), seconds=None)
 
 
-def capture():
-    """Run the scenario once per process; return :class:`Captured`."""
-    if not _CAPTURED:
+def capture(scenario=None):
+    """Run a functional scenario once per process; return what it kept.
+
+    ``scenario`` is a scenario test case (default: the hot-plug one); it
+    stores a named tuple with a ``seconds`` field in
+    ``_SCENARIO_RESULTS[<its method name>]``.
+    """
+    scenario = scenario or HotPlugScenario(
+        'scenario_hot_plug_then_hard_reboot')
+    name = scenario._testMethodName
+    if name not in _CAPTURED:
         log = io.StringIO()
         started = time.monotonic()
         with contextlib.redirect_stdout(log), \
                 contextlib.redirect_stderr(log), \
                 test_driver_xml._root_logging_to(log):
             result = unittest.TextTestRunner(stream=log, verbosity=0).run(
-                HotPlugScenario('scenario_hot_plug_then_hard_reboot'))
-        if not result.wasSuccessful() or 'captured' not in _SCENARIO_RESULT:
+                scenario)
+        if not result.wasSuccessful() or name not in _SCENARIO_RESULTS:
             raise AssertionError('functional scenario failed:\n%s'
                                  % log.getvalue()[-10000:])
-        _CAPTURED.append(Captured(*_SCENARIO_RESULT.pop('captured'),
-                                  seconds=time.monotonic() - started))
-    return _CAPTURED[0]
+        _CAPTURED[name] = _SCENARIO_RESULTS.pop(name)._replace(
+            seconds=time.monotonic() - started)
+    return _CAPTURED[name]
 
 
 def describe(device):
@@ -297,14 +308,18 @@ def machine(xml):
 
 
 def offered_machines(capabilities):
-    """Machine types (names and canonical names) the daemon offers."""
+    """``{machine type: the type it is an alias of, or None}`` offered.
+
+    What :func:`nova_domain_meta.hardware.preserve` takes, read from the
+    daemon's capabilities XML as the driver reads it through Nova.
+    """
     caps = etree.fromstring(capabilities.encode('utf-8'))
-    names = set()
+    offered = {}
     for el in caps.iterfind('guest/arch//machine'):
-        names.add(el.text)
+        offered.setdefault(el.text, el.get('canonical'))
         if el.get('canonical'):
-            names.add(el.get('canonical'))
-    return names
+            offered.setdefault(el.get('canonical'), None)
+    return offered
 
 
 def label_disk_images(xml, directory):
@@ -352,7 +367,8 @@ def _fmt(address):
     return ' '.join('%s=%s' % kv for kv in sorted(address.items()))
 
 
-class StableHardwareRealTest(base.RealLibvirtTestCase):
+class StableHardwareRealBase(base.RealLibvirtTestCase):
+    """Adjusting captured XML, and what the tiny guest sees of it."""
 
     def setUp(self):
         super().setUp()
@@ -444,7 +460,8 @@ class StableHardwareRealTest(base.RealLibvirtTestCase):
             dom.destroy()
         dom.undefineFlags(0)
 
-    # -- the test ------------------------------------------------------
+
+class StableHardwareRealTest(StableHardwareRealBase):
 
     def test_hot_plugged_devices_keep_their_addresses(self):
         captured = capture()
