@@ -22,8 +22,10 @@ type.  Guests notice (Windows re-activates, offlines volumes).
 This module carries the old layout over to the new definition:
 
 * the *layout* is the domain's last definition, saved in the instance
-  directory (:data:`LAYOUT_FILE`) after every define and just before every
-  redefinition, so that it survives a redefinition that failed half way;
+  directory (:data:`LAYOUT_FILE`) after every define, just before every
+  redefinition and before a resize or cold migration moves the directory
+  aside, so that it survives a redefinition that failed half way and comes
+  back with the directory when a resize is reverted;
 * a layout that is not this domain's definition (unreadable, truncated,
   another domain's) is not used at all;
 * each device of the new definition is matched to its old self by a stable

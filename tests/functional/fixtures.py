@@ -275,7 +275,10 @@ class AddressingLibvirt(fixtures.Fixture):
     attach time, expands the ``pc``/``q35`` machine aliases to versioned
     names, and returns that definition from ``XMLDesc`` (with the metadata
     the recorder holds).  Device order in Nova's XML therefore decides the
-    addresses, as it does with real libvirt.
+    addresses, as it does with real libvirt.  Each fake connection (each
+    compute host) keeps its own definitions, as each host's libvirtd does:
+    during a resize the source keeps its stopped domain while the
+    destination defines another.
     """
 
     #: What the machine aliases expand to (as the fake's capabilities say).
@@ -287,8 +290,9 @@ class AddressingLibvirt(fixtures.Fixture):
         self.recorder = recorder
 
     def _setUp(self):
-        #: {domain uuid: parsed definition}
-        self.definitions = {}
+        #: {(id(connection), domain uuid): parsed definition}, the one
+        #: defined last at the end.
+        self._defined = collections.OrderedDict()
         fake = fakelibvirt
         fixture = self
         define = fake.Connection.defineXML
@@ -298,20 +302,21 @@ class AddressingLibvirt(fixtures.Fixture):
 
         def defineXML(conn, xml):
             dom = define(conn, xml)
-            fixture.definitions[dom.UUIDString()] = fixture._assign(
-                etree.fromstring(xml))
+            key = (id(conn), dom.UUIDString())
+            fixture._defined.pop(key, None)
+            fixture._defined[key] = fixture._assign(etree.fromstring(xml))
             return dom
 
         def attachDeviceFlags(dom, xml, flags):
             attach(dom, xml, flags)
-            root = fixture.definitions.get(dom.UUIDString())
+            root = fixture._definition(dom)
             if root is not None:
                 root.find('devices').append(etree.fromstring(xml))
                 fixture._assign(root)
 
         def detachDeviceFlags(dom, xml, flags):
             detach(dom, xml, flags)
-            root = fixture.definitions.get(dom.UUIDString())
+            root = fixture._definition(dom)
             if root is not None:
                 gone = fixture._identity(etree.fromstring(xml))
                 for device in list(root.find('devices')):
@@ -319,13 +324,14 @@ class AddressingLibvirt(fixtures.Fixture):
                         root.find('devices').remove(device)
 
         def undefine_(dom):
-            fixture.definitions.pop(dom.UUIDString(), None)
+            fixture._defined.pop((id(dom._connection), dom.UUIDString()),
+                                 None)
             return undefine(dom)
 
         recorder_xmldesc = fake.Domain.XMLDesc
 
         def XMLDesc(dom, flags):
-            root = fixture.definitions.get(dom.UUIDString())
+            root = fixture._definition(dom)
             if root is None:
                 return recorder_xmldesc(dom, flags)
             root = etree.fromstring(etree.tostring(root))
@@ -348,6 +354,14 @@ class AddressingLibvirt(fixtures.Fixture):
                             ('Domain.XMLDesc', XMLDesc)):
             self.useFixture(fixtures.MonkeyPatch(
                 'nova.tests.fixtures.libvirt.' + name, value))
+
+    @property
+    def definitions(self):
+        """``{domain uuid: parsed definition}``, the last defined anywhere."""
+        return {uuid: root for (_conn, uuid), root in self._defined.items()}
+
+    def _definition(self, dom):
+        return self._defined.get((id(dom._connection), dom.UUIDString()))
 
     @staticmethod
     def _identity(device):

@@ -55,19 +55,26 @@ class StableHardwareTestBase(base.DomainMetaTestBase):
         self.flags(force_config_drive=True)
         self.start_compute()
 
-    def busy_server(self):
-        """A server with a port, config drive, and hot-plugged devices."""
+    def busy_server(self, interface_first=False):
+        """A server with a port, config drive, and hot-plugged devices.
+
+        A volume, then a second port, are hot-plugged while it runs (the
+        port first with ``interface_first``).
+        """
         first = self.make_port(uuids.hw_port_a, 'fa:16:3e:00:02:01',
                                '192.168.1.81')
         server = self._create_server(networks=[{'port': first['id']}])
         self.instance_dir(server)
-        self._attach_volume(server, self.cinder.IMAGE_BACKED_VOL)
+        if not interface_first:
+            self._attach_volume(server, self.cinder.IMAGE_BACKED_VOL)
         second = self.make_port(uuids.hw_port_b, 'fa:16:3e:00:02:02',
                                 '192.168.1.82')
         self.api.attach_interface(
             server['id'], {'interfaceAttachment': {'port_id': second['id']}})
         self.notifier.wait_for_versioned_notifications(
             'instance.interface_attach.end')
+        if interface_first:
+            self._attach_volume(server, self.cinder.IMAGE_BACKED_VOL)
         return server
 
     def snapshot(self, server):
@@ -81,6 +88,16 @@ class StableHardwareTestBase(base.DomainMetaTestBase):
         keys = set(before['addresses']) | set(after['addresses'])
         return sorted(k for k in keys if before['addresses'].get(k) !=
                       after['addresses'].get(k))
+
+    def disk_files(self, server):
+        """Create the files of the server's local disks, empty.
+
+        Nova's stubbed image backend creates none; a resize copies them.
+        """
+        for path in self.layout.definitions[server['id']].xpath(
+                'devices/disk/source/@file'):
+            if path.startswith(self.instance_dir(server) + os.sep):
+                open(path, 'a').close()
 
     def hardware_record(self, server):
         nodes = self.xpath(self.ndm_meta(server), 'ndm:hardware')
@@ -233,6 +250,22 @@ class TestStableHardware(StableHardwareTestBase):
             saved = etree.fromstring(f.read())
         self.assertEqual(server['id'], saved.findtext('uuid'))
 
+    def test_resize_revert_on_the_same_host_keeps_hot_plugged_addresses(self):
+        # Nova moves the instance directory aside to <dir>_resize and moves
+        # it back on revert: the layout in it must include what was
+        # hot-plugged since boot.  Hot-plugging the port before the volume
+        # makes their addresses differ from what libvirt would assign in
+        # the order of Nova's XML (disks first).
+        self.flags(allow_resize_to_same_host=True)
+        server = self.busy_server(interface_first=True)
+        self.disk_files(server)
+        before = self.snapshot(server)
+        flavor = self._create_flavor(memory_mb=4096, vcpu=2)
+        server = self._resize_server(server, flavor)
+        server = self._revert_resize(server)
+        self.assertEqual([], self.changed(before, self.snapshot(server)))
+        self.assertEqual([], self.reassigned(server))
+
     def test_truncated_layout_leaves_every_address_to_libvirt(self):
         self._check_unusable_layout(
             lambda saved: saved[:len(saved) // 2],
@@ -363,6 +396,29 @@ class TestStableHardware(StableHardwareTestBase):
                          'layout')
         self.assertNotIn(old_address, self.defined_addresses(server).values(),
                          'a device was given the old volume\'s address')
+
+
+class TestStableHardwareAcrossHosts(StableHardwareTestBase):
+    """A resize to another host, reverted."""
+
+    def test_resize_revert_from_another_host_keeps_hot_plugged_addresses(
+            self):
+        # The source keeps its stopped domain and moves the instance
+        # directory aside; the revert moves it back and redefines the
+        # domain from the layout saved in it.
+        server = self.busy_server(interface_first=True)
+        self.disk_files(server)
+        before = self.snapshot(server)
+        self.start_compute('compute2')
+        flavor = self._create_flavor(memory_mb=4096, vcpu=2)
+        server = self._resize_server(server, flavor)
+        self.assertEqual('compute2', server['OS-EXT-SRV-ATTR:host'])
+        server = self._revert_resize(server)
+        self.assertEqual('compute1', server['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual([], self.changed(before, self.snapshot(server)))
+        self.assertEqual([], self.reassigned(server))
+        self.assertFalse(os.path.exists(
+            self.instance_dir(server) + '_resize'))
 
 
 class TestMachineTypeChange(StableHardwareTestBase):

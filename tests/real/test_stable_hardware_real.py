@@ -39,6 +39,13 @@ libvirt 9.0's qemu driver assigns them itself:
    the ``<ndm:hardware>`` record is written as the driver does
    (*NEW_PRESERVED*); the guest boots with it and must see every device
    in the slot it had before.
+5. **Layout saved at boot**: the same, with the definition as it was
+   right after the boot (what the driver saved then, without the
+   hot-plugged devices) instead of OLD (*NEW_BOOT_LAYOUT*).  A reverted
+   resize used that copy until the layout was saved when the resize
+   starts (Nova moves the instance directory aside and back): libvirt
+   places the hot-plugged devices anew, by device class, so at least one
+   of them moves.
 
 Devices are compared by :func:`nova_domain_meta.hardware.device_key`
 (volume serial, disk source, MAC, controller type and index, ordinal for
@@ -507,6 +514,9 @@ class StableHardwareRealTest(StableHardwareRealBase):
                               % device, self.domdir)
         self.phases.mark('adjust')
         dom = self.start(boot_xml)
+        # What the driver saves right after the define at boot; a reverted
+        # resize used this copy before the layout was saved at the resize.
+        boot_layout = dom.XMLDesc(0)
         self.wait_for_serial(dom, tiny_guest.MARK_RESULT + 'booted')
         self.phases.mark('old: define, start, guest boot')
         hot_plugged = True
@@ -567,7 +577,20 @@ class StableHardwareRealTest(StableHardwareRealBase):
         self.addDetail('new-preserved-xml', content.text_content(kept_xml))
         kept_guest = self.inventory('preserved', dom)
         self.guest_slots_match_xml(kept_guest, kept_xml)
+        self._stop_and_undefine(dom)
         self.phases.mark('preserved: define, boot, off')
+
+        # -- NEW_BOOT_LAYOUT: the same XML with the layout saved at boot,
+        # which knows nothing of the hot-plugged devices.
+        boot_layout_xml, _outcome = hardware.preserve(redefined_xml,
+                                                      boot_layout, offered)
+        dom = self.start(boot_layout_xml)
+        boot_layout_xml = dom.XMLDesc(INACTIVE)
+        self.addDetail('new-boot-layout-xml',
+                       content.text_content(boot_layout_xml))
+        boot_layout_guest = self.inventory('boot-layout', dom)
+        self.guest_slots_match_xml(boot_layout_guest, boot_layout_xml)
+        self.phases.mark('boot layout: define, boot, off')
 
         # -- the comparison --------------------------------------------
         olds = described_layout(old_xml)
@@ -575,6 +598,10 @@ class StableHardwareRealTest(StableHardwareRealBase):
         kepts = described_layout(kept_xml)
         stock_cmp = compare(olds, stocks)
         kept_cmp = compare(olds, kepts)
+        boot_layout_cmp = compare(olds, described_layout(boot_layout_xml))
+        hot_plugged_keys = [hardware.device_key(etree.fromstring(device),
+                                                collections.Counter())
+                            for device in devices]
         self.addDetail('devices-compared', content.text_content(
             self._table(olds, stocks, kepts, stock_cmp, old_xml)))
         counts = (
@@ -582,22 +609,27 @@ class StableHardwareRealTest(StableHardwareRealBase):
             'hot-plug: %s\n'
             'address changed, preserve_hardware=False (stock): %d %s\n'
             'address changed, preserve_hardware=True: %d %s\n'
+            'address changed, layout saved at boot: %d %s\n'
             'vanished: stock %s, preserved %s\n'
             'added by the redefinition (no old address): stock %s, '
             'preserved %s\n'
             'preserve() left to libvirt: %s\n'
             'machine type: OLD %s, NEW_STOCK %s, NEW_PRESERVED %s\n'
             'guest-visible changes, stock: %s\n'
-            'guest-visible changes, preserved: %s' % (
+            'guest-visible changes, preserved: %s\n'
+            'guest-visible changes, layout saved at boot: %s' % (
                 len(olds), 'live+config' if hot_plugged else 'config only',
                 len(stock_cmp['changed']), self._short(stock_cmp['changed']),
                 len(kept_cmp['changed']), self._short(kept_cmp['changed']),
+                len(boot_layout_cmp['changed']),
+                self._short(boot_layout_cmp['changed']),
                 stock_cmp['vanished'], kept_cmp['vanished'],
                 stock_cmp['appeared'], kept_cmp['appeared'],
                 outcome.reassigned or 'nothing',
                 machine(old_xml), machine(stock_xml), machine(kept_xml),
                 self._guest_diff(old_guest, stock_guest),
-                self._guest_diff(old_guest, kept_guest)))
+                self._guest_diff(old_guest, kept_guest),
+                self._guest_diff(old_guest, boot_layout_guest)))
         self.addDetail('counts', content.text_content(counts))
 
         # Both redefinitions have the same devices as OLD, plus whatever
@@ -609,6 +641,13 @@ class StableHardwareRealTest(StableHardwareRealBase):
         self.assertEqual([], kept_cmp['changed'])
         self.assertNotEqual([], stock_cmp['changed'],
                             'libvirt kept every address without help')
+        # A layout saved at boot, as a reverted resize used before the
+        # layout was saved when the resize starts, moves hot-plugged
+        # devices: libvirt places them anew, by device class.
+        self.assertNotEqual(
+            [], sorted(set(boot_layout_cmp['changed']) &
+                       set(hot_plugged_keys)),
+            'the layout saved at boot kept hot-plugged devices in place')
         # preserve() refuses an old address when the device model
         # differs.  libvirt fills in the default model of a device Nova
         # leaves it to (the USB controller becomes piix3-uhci), so the
