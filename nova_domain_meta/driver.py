@@ -162,6 +162,14 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
         with self._stable_hardware.redefining(instance):
             return super()._hard_reboot(context, instance, *args, **kwargs)
 
+    def migrate_disk_and_power_off(self, context, instance, *args, **kwargs):
+        # Nova moves the instance directory aside and, on a revert, back:
+        # the layout saved now, hot-plugged devices included, returns with
+        # it (what a revert saves before the move back is thrown away).
+        self._stable_hardware.remember(instance)
+        return super().migrate_disk_and_power_off(context, instance, *args,
+                                                  **kwargs)
+
     # Operations after which the existing domain's metadata is refreshed,
     # live and persistent.  spawn is one of them: Nova records default
     # device buses and the machine type in the instance's image properties

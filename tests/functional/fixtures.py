@@ -275,7 +275,10 @@ class AddressingLibvirt(fixtures.Fixture):
     attach time, expands the ``pc``/``q35`` machine aliases to versioned
     names, and returns that definition from ``XMLDesc`` (with the metadata
     the recorder holds).  Device order in Nova's XML therefore decides the
-    addresses, as it does with real libvirt.
+    addresses, as it does with real libvirt.  Each fake connection (each
+    compute host) keeps its own definitions, as each host's libvirtd does:
+    during a resize the source keeps its stopped domain while the
+    destination defines another.
     """
 
     #: What the machine aliases expand to (as the fake's capabilities say).
@@ -287,8 +290,9 @@ class AddressingLibvirt(fixtures.Fixture):
         self.recorder = recorder
 
     def _setUp(self):
-        #: {domain uuid: parsed definition}
-        self.definitions = {}
+        #: {(id(connection), domain uuid): parsed definition}, the one
+        #: defined last at the end.
+        self._defined = collections.OrderedDict()
         fake = fakelibvirt
         fixture = self
         define = fake.Connection.defineXML
@@ -298,20 +302,21 @@ class AddressingLibvirt(fixtures.Fixture):
 
         def defineXML(conn, xml):
             dom = define(conn, xml)
-            fixture.definitions[dom.UUIDString()] = fixture._assign(
-                etree.fromstring(xml))
+            key = (id(conn), dom.UUIDString())
+            fixture._defined.pop(key, None)
+            fixture._defined[key] = fixture._assign(etree.fromstring(xml))
             return dom
 
         def attachDeviceFlags(dom, xml, flags):
             attach(dom, xml, flags)
-            root = fixture.definitions.get(dom.UUIDString())
+            root = fixture._definition(dom)
             if root is not None:
                 root.find('devices').append(etree.fromstring(xml))
                 fixture._assign(root)
 
         def detachDeviceFlags(dom, xml, flags):
             detach(dom, xml, flags)
-            root = fixture.definitions.get(dom.UUIDString())
+            root = fixture._definition(dom)
             if root is not None:
                 gone = fixture._identity(etree.fromstring(xml))
                 for device in list(root.find('devices')):
@@ -319,13 +324,14 @@ class AddressingLibvirt(fixtures.Fixture):
                         root.find('devices').remove(device)
 
         def undefine_(dom):
-            fixture.definitions.pop(dom.UUIDString(), None)
+            fixture._defined.pop((id(dom._connection), dom.UUIDString()),
+                                 None)
             return undefine(dom)
 
         recorder_xmldesc = fake.Domain.XMLDesc
 
         def XMLDesc(dom, flags):
-            root = fixture.definitions.get(dom.UUIDString())
+            root = fixture._definition(dom)
             if root is None:
                 return recorder_xmldesc(dom, flags)
             root = etree.fromstring(etree.tostring(root))
@@ -348,6 +354,14 @@ class AddressingLibvirt(fixtures.Fixture):
                             ('Domain.XMLDesc', XMLDesc)):
             self.useFixture(fixtures.MonkeyPatch(
                 'nova.tests.fixtures.libvirt.' + name, value))
+
+    @property
+    def definitions(self):
+        """``{domain uuid: parsed definition}``, the last defined anywhere."""
+        return {uuid: root for (_conn, uuid), root in self._defined.items()}
+
+    def _definition(self, dom):
+        return self._defined.get((id(dom._connection), dom.UUIDString()))
 
     @staticmethod
     def _identity(device):
@@ -409,6 +423,62 @@ class AddressingLibvirt(fixtures.Fixture):
 
     def machine(self, uuid):
         return self.definitions[uuid].find('os/type').get('machine')
+
+
+#: Machine types QEMU 7.2 (Debian 12) offers for x86, in part, as
+#: ``qemu-system-x86_64 -machine help`` lists them:
+#: ``{machine type: the type it is an alias of, or None}``.
+QEMU_7_2_MACHINES = dict(
+    [('pc', 'pc-i440fx-7.2'), ('q35', 'pc-q35-7.2'), ('isapc', None)] +
+    [('pc-i440fx-%s' % v, None) for v in ('7.2', '7.1', '7.0', '6.2')] +
+    [('pc-q35-%s' % v, None) for v in ('7.2', '7.1', '7.0', '6.2')])
+
+#: The same for QEMU 6.2 (Ubuntu 22.04), which a host ran before.
+QEMU_6_2_MACHINES = dict(
+    [('pc', 'pc-i440fx-6.2'), ('q35', 'pc-q35-6.2'), ('isapc', None)] +
+    [('pc-i440fx-%s' % v, None) for v in ('6.2', '6.1', '6.0')] +
+    [('pc-q35-%s' % v, None) for v in ('6.2', '6.1', '6.0')])
+
+
+class HostMachineTypes(fixtures.Fixture):
+    """Make the fake host offer the machine types of a given QEMU.
+
+    Nova's fake capabilities list QEMU 2.11's types, and ``q35`` without
+    the canonical type real libvirt names for every alias.  This replaces
+    the machine list of the x86 guests in the capabilities (Nova reads
+    them once, at compute start) and makes :class:`AddressingLibvirt`
+    expand the aliases the same way.  Call :meth:`offer` and restart the
+    compute service to emulate a QEMU upgrade.
+    """
+
+    def __init__(self, layout, machines):
+        super().__init__()
+        self.layout = layout
+        self.machines = machines
+
+    def _setUp(self):
+        guests = dict(fakelibvirt.fake_libvirt_data.CAPABILITIES_GUEST)
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.libvirt_data.CAPABILITIES_GUEST', guests))
+        self._guests = guests
+        self._originals = {arch: guests[arch] for arch in ('i686', 'x86_64')}
+        self.offer(self.machines)
+
+    def offer(self, machines):
+        self.machines = machines
+        listed = ''.join(
+            "<machine canonical='%s'>%s</machine>" % (canonical, name)
+            if canonical else '<machine>%s</machine>' % name
+            for name, canonical in sorted(machines.items()))
+        for arch, original in self._originals.items():
+            lines = [line for line in original.splitlines()
+                     if '<machine' not in line]
+            at = next(i for i, line in enumerate(lines)
+                      if '</emulator>' in line)
+            lines.insert(at + 1, listed)
+            self._guests[arch] = '\n'.join(lines)
+        self.layout.MACHINES = {name: canonical for name, canonical
+                                in machines.items() if canonical}
 
 
 class PowerMetricsHostFixture(fixtures.Fixture):
