@@ -24,19 +24,13 @@ import hashlib
 from oslo_log import log as logging
 
 from nova_domain_meta import conf
+from nova_domain_meta.metadata import builder
 from nova_domain_meta.metadata import collect
 from nova_domain_meta.metadata import writer
 from nova_domain_meta import version
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
-
-# Block device mapping fields the builders read.
-_BDM_FIELDS = ('device_name', 'source_type', 'destination_type', 'volume_id',
-               'image_id', 'snapshot_id', 'boot_index', 'volume_size',
-               'disk_bus', 'device_type', 'attachment_id',
-               'delete_on_termination', 'guest_format', 'tag', 'no_device')
-
 
 def expected_elements(driver, instance, network_info, domain_xml,
                       bdms=None, exclude_devices=(), volume_overrides=None):
@@ -55,8 +49,9 @@ def expected_elements(driver, instance, network_info, domain_xml,
     for bdm in bdms:
         if volume_overrides and bdm.device_name in volume_overrides:
             bdm.volume_id = volume_overrides[bdm.device_name]
-    elements = [collect.nova_instance_element(
-        driver.get_instance_driver_metadata(instance, network_info))]
+    with collect.known_mappings(instance, bdms):
+        elements = [collect.nova_instance_element(
+            driver.get_instance_driver_metadata(instance, network_info))]
     domain = writer.domain_root(domain_xml)
     # A driver class (as benchmarks pass) has no share configuration.
     power_metrics = getattr(driver, '_power_metrics', None)
@@ -91,7 +86,8 @@ def inputs_fingerprint(instance, bdms):
          sorted((flavor.extra_specs or {}).items())),
         None if tags is None else sorted(t.tag for t in tags),
         None if network_info is None else network_info.json(),
-        [tuple(getattr(b, f, None) for f in _BDM_FIELDS) for b in bdms],
+        [tuple(getattr(b, f, None) for f in builder.BDM_FIELDS)
+         for b in bdms],
         CONF.host, CONF.domain_meta.max_value_length,
         CONF.domain_meta.max_items, CONF.domain_meta.image_properties,
         version.version_string(),

@@ -45,11 +45,16 @@ def clean(value, max_length):
     """Return ``value`` as an XML-safe string of at most ``max_length``.
 
     ``None`` stays ``None``.  Characters XML cannot hold become U+FFFD so an
-    operator can see that something was there.
+    operator can see that something was there.  A value that needs no
+    change is returned as it is (a plain string); only a changed one is a
+    :class:`Cleaned` saying what happened.
     """
     if value is None:
         return None
     text = value if isinstance(value, str) else str(value)
+    if len(text) <= max_length and _INVALID_XML_CHARS.search(text) is None:
+        # Nearly every value: no copy, no bookkeeping.
+        return text
     safe, replaced = _INVALID_XML_CHARS.subn(REPLACEMENT, text)
     truncated = len(safe) > max_length
     if truncated:
