@@ -227,9 +227,20 @@ def minimal_nova_instance(dmeta, limits):
     return meta
 
 
+def _base_image(instance):
+    """Return the image the server was last built from, or None.
+
+    Nova records it as ``image_base_image_ref`` at boot and again at each
+    rebuild (``image_ref`` names a shelve snapshot while a shelved server
+    is unshelved); an older instance may lack it.
+    """
+    sysmeta = instance.system_metadata or {}
+    return sysmeta.get('image_base_image_ref') or instance.image_ref or None
+
+
 def _image_element(instance, report, with_properties):
     sysmeta = instance.system_metadata or {}
-    uuid = sysmeta.get('image_base_image_ref') or instance.image_ref or None
+    uuid = _base_image(instance)
     element = domain_meta.DomainMetaImage(
         uuid=report.text('image id', uuid),
         name=report.text('image name', sysmeta.get('image_name')))
@@ -266,6 +277,15 @@ BDM_FIELDS = ('device_name', 'source_type', 'destination_type', 'volume_id',
               'delete_on_termination', 'guest_format', 'tag', 'no_device')
 
 
+def _disk_image(bdm, root_image):
+    """Return the image a mapping's disk holds, or None."""
+    if bdm['source_type'] != 'image':
+        return None
+    if bdm['boot_index'] == 0 and root_image:
+        return root_image
+    return bdm['image_id']
+
+
 def _boot_order(bdm):
     boot_index = bdm['boot_index']
     return (boot_index is None or boot_index < 0,
@@ -273,12 +293,16 @@ def _boot_order(bdm):
             bdm['device_name'] or '')
 
 
-def _block_devices(bdms, disk_mapping, flavor, report):
+def _block_devices(bdms, disk_mapping, flavor, report, root_image=None):
     """Return ``<ndm:blockDevice>`` objects, Nova's mappings first.
 
     ``disk_mapping`` is the libvirt driver's disk mapping (device name to
     bus and type), i.e. what the guest really sees; disks that have no
     block device mapping (config drive, rescue disk) come from it alone.
+
+    ``root_image`` is what a root disk made from an image holds now: a
+    rebuild writes a new image to it but leaves the root mapping's
+    ``image_id`` at the old one.
     """
     guest_disks = {}
     for name, info in (disk_mapping or {}).items():
@@ -307,8 +331,7 @@ def _block_devices(bdms, disk_mapping, flavor, report):
             destination_type=bdm['destination_type'],
             boot_index=bdm['boot_index'],
             volume_id=bdm['volume_id'],
-            image_id=(bdm['image_id'] if bdm['source_type'] == 'image'
-                      else None),
+            image_id=_disk_image(bdm, root_image),
             snapshot_id=bdm['snapshot_id'],
             size=size,
             attachment_id=bdm['attachment_id'],
@@ -384,7 +407,7 @@ def build_domain_meta(instance, network_info, bdms, disk_mapping, host,
         key_name=report.text('key name', instance.key_name),
         image=_image_element(instance, report, with_image_properties),
         block_devices=_block_devices(bdms, disk_mapping, instance.flavor,
-                                     report),
+                                     report, root_image=_base_image(instance)),
         ports=_ports(network_info, report),
         tags=[domain_meta.DomainMetaTag(t) for t in tag_values],
         tags_truncated=tags_truncated,

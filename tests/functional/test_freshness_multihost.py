@@ -392,6 +392,24 @@ class TestMultiHostFreshness(MultiHostFreshnessTestBase):
         self.assert_written_by(server, 'compute1', 'compute1',
                                scopes=['config'])
 
+    @covers('rebuild, then evacuate', 'driver')
+    def test_evacuate_after_rebuild(self):
+        # The destination builds the root disk from the image the server
+        # was rebuilt with, not the one its root mapping still names.
+        server = self._server()
+        image = self.glance.auto_disk_config_enabled_image['id']
+        self.assertNotEqual(server['image']['id'], image)
+        server = self._rebuild_server(server, image)
+        self._host_down('compute1')
+        self.admin_api.microversion = '2.94'
+        server = self._evacuate_server(
+            server, {'host': 'compute2'}, expected_state='ACTIVE',
+            expected_host='compute2')
+        self.assert_fresh_on(server, 'compute2')
+        self.assertEqual(image, self.held_view(server, 'config')[
+            'root disk image'])
+        self.assertEqual(0, self.run_reconciler('compute2').written)
+
     @covers('evacuate (stopped, 2.95+)', 'driver')
     def test_evacuate_stopped(self):
         server = self._server()
@@ -426,7 +444,8 @@ class TestMultiHostMatrixCoverage(testtools.TestCase):
 
     def test_matrix_covers_moves(self):
         self.assertTrue({
-            'live migration', 'evacuate', 'cold migrate confirm',
+            'live migration', 'evacuate', 'rebuild, then evacuate',
+            'cold migrate confirm',
         }.issubset(test_freshness.COVERED), sorted(test_freshness.COVERED))
         for operation in ('live migration', 'evacuate'):
             self.assertEqual('driver', test_freshness.COVERED[operation])
