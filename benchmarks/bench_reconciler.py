@@ -181,12 +181,14 @@ def main():
     if options.driver in ('test', 'all'):
         print('\nlibvirt test:/// driver, in-process (node file)')
         print(header)
-        with tempfile.TemporaryDirectory(prefix='ndm-xmlrec-') as workdir:
+        with tempfile.TemporaryDirectory(
+                prefix='ndm-bench-reconciler-') as workdir:
             for count in options.counts:
                 print_rows(test_driver(count, workdir))
     if options.driver in ('daemon', 'all'):
         from tests.real import daemon as real_daemon
-        fixture = real_daemon.LibvirtDaemonFixture()
+        base_dir = tempfile.mkdtemp(prefix='ndm-bench-reconciler-')
+        fixture = real_daemon.LibvirtDaemonFixture(base_dir=base_dir)
         fixture.setUp()
         try:
             print('\nprivate libvirtd %s (qemu driver, domains defined, not '
@@ -198,6 +200,7 @@ def main():
                 print('(defining %d domains took %.1f s)' % (count, defined))
         finally:
             fixture.cleanUp()
+            os.rmdir(base_dir)
     return 0
 
 

@@ -396,17 +396,7 @@ class LibvirtDaemonFixture(fixtures.Fixture):
         self.timings['virtlogd'] = time.monotonic() - t0
 
         t0 = time.monotonic()
-        # nsenter without --fork execs libvirtd in place: the PID we hold
-        # is libvirtd's own.
-        self._spawn('libvirtd', [
-            'nsenter', '--target', str(self._procs['virtlogd'].pid),
-            '--mount', '--',
-            LIBVIRTD, '--config', self._path('etc/libvirtd.conf'),
-            '--pid-file', self._path('run/libvirtd.pid')])
-        sock = self._path('sock/libvirt-sock')
-        self._wait_for_path('libvirtd', sock)
-        self.uri = 'qemu:///system?socket=%s' % sock
-        self.conn = self._open()
+        self._start_libvirtd()
         self.timings['libvirtd'] = time.monotonic() - t0
 
         t0 = time.monotonic()
@@ -418,6 +408,41 @@ class LibvirtDaemonFixture(fixtures.Fixture):
                                   self.log_tail()))
         self.timings['capabilities'] = time.monotonic() - t0
         self._save_caps_cache()
+
+    def _start_libvirtd(self):
+        # nsenter without --fork execs libvirtd in place: the PID we hold
+        # is libvirtd's own.
+        self._spawn('libvirtd', [
+            'nsenter', '--target', str(self._procs['virtlogd'].pid),
+            '--mount', '--',
+            LIBVIRTD, '--config', self._path('etc/libvirtd.conf'),
+            '--pid-file', self._path('run/libvirtd.pid')])
+        sock = self._path('sock/libvirt-sock')
+        self._wait_for_path('libvirtd', sock)
+        self.uri = 'qemu:///system?socket=%s' % sock
+        self.conn = self._open()
+
+    def kill_libvirtd(self):
+        """Kill libvirtd with SIGKILL, as a crash would; virtlogd stays.
+
+        Persistent domain definitions survive in ``etc/qemu``.  ``conn``
+        is dead afterwards, until :meth:`restart_libvirtd`.
+        """
+        proc = self._procs.pop('libvirtd')
+        proc.kill()
+        proc.wait()
+
+    def restart_libvirtd(self):
+        """Start a killed libvirtd again and reopen ``conn``."""
+        # The killed daemon left its sockets behind: a client would
+        # connect to nothing, and the new daemon would not bind them.
+        for name in os.listdir(self._path('sock')):
+            os.unlink(os.path.join(self._path('sock'), name))
+        try:
+            self.conn.close()
+        except libvirt.libvirtError:
+            pass
+        self._start_libvirtd()
 
     @property
     def pids(self):
