@@ -20,7 +20,6 @@ the reconciler calls it for changes the driver never hears about.
 """
 
 import json
-import operator
 
 from oslo_log import log as logging
 
@@ -66,35 +65,13 @@ def expected_elements(driver, instance, network_info, domain_xml,
     return elements
 
 
-def _field_reader(*names):
-    """Return a function giving the values of Nova object fields ``names``.
-
-    The function returns them as a tuple.  NOTE: it reads the attributes
-    in which oslo.versionedobjects keeps field values (``_obj_<name>``),
-    in one C call, rather than the field properties, which cost about a
-    microsecond each: the reconciler takes a fingerprint of every instance
-    of the host on every pass.  An object on which a field is not set
-    falls back to the properties.
-    """
-    stored = operator.attrgetter(*('_obj_' + name for name in names))
-    properties = operator.attrgetter(*names)
-
-    def read(obj):
-        try:
-            return stored(obj)
-        except AttributeError:
-            return properties(obj)
-    return read
-
-
-_instance_fields = _field_reader(
+_instance_fields = builder.field_reader(
     'uuid', 'display_name', 'hostname', 'availability_zone', 'created_at',
     'key_name', 'image_ref', 'user_id', 'project_id', 'vm_state',
     'system_metadata', 'flavor')
-_flavor_fields = _field_reader(
+_flavor_fields = builder.field_reader(
     'name', 'flavorid', 'memory_mb', 'vcpus', 'root_gb', 'ephemeral_gb',
     'swap', 'extra_specs')
-_bdm_fields = _field_reader(*builder.BDM_FIELDS)
 
 
 # Plain C encoding: NetworkInfo.json() (oslo's jsonutils) costs more.
@@ -132,7 +109,7 @@ def inputs_fingerprint(instance, bdms):
             tag.tag for tag in tags.objects)),
         None if network_info is None else _NETWORK_INFO_JSON.encode(
             network_info),
-        tuple([_bdm_fields(bdm) for bdm in bdms]),
+        tuple([builder.bdm_fields(bdm) for bdm in bdms]),
     )
 
 

@@ -84,7 +84,7 @@ class DomainMetaObject(readers.DomainMetaReader,
 
     def format_under(self, parent):
         """Format this element as the last child of ``parent``."""
-        node = etree.SubElement(parent, _tag(self.root_name), self._attrib())
+        node = etree.SubElement(parent, _TAGS[self.root_name], self._attrib())
         self._fill(node)
         return node
 
@@ -101,7 +101,7 @@ class DomainMetaObject(readers.DomainMetaReader,
     @staticmethod
     def _text_under(parent, name, value):
         """Add a text element, marked when the value was cut."""
-        node = etree.SubElement(parent, _tag(name))
+        node = etree.SubElement(parent, _TAGS[name])
         node.text = str(value)
         if getattr(value, 'truncated', False):
             node.set('truncated', 'true')
@@ -109,7 +109,7 @@ class DomainMetaObject(readers.DomainMetaReader,
 
     @staticmethod
     def _list_under(parent, name, items, truncated):
-        node = etree.SubElement(parent, _tag(name))
+        node = etree.SubElement(parent, _TAGS[name])
         if truncated:
             node.set('truncated', 'true')
         for item in items:
@@ -117,8 +117,16 @@ class DomainMetaObject(readers.DomainMetaReader,
         return node
 
 
-def _tag(name):
-    return '{%s}%s' % (metadata.DOMAIN_META_NS, name)
+class _QualifiedNames(dict):
+    """``{local name: '{namespace}local name'}``, filled on first use."""
+
+    def __missing__(self, name):
+        self[name] = '{%s}%s' % (metadata.DOMAIN_META_NS, name)
+        return self[name]
+
+
+_TAGS = _QualifiedNames()
+_PROPERTY = _TAGS['property']
 
 
 class DomainMetaProperty(readers.DomainMetaPropertyReader, DomainMetaObject):
@@ -126,6 +134,14 @@ class DomainMetaProperty(readers.DomainMetaPropertyReader, DomainMetaObject):
 
     def __init__(self, name=None, value=None):
         super().__init__('property', name=name, value=value)
+
+    def format_under(self, parent):
+        # An image carries dozens: the shortest way to the same XML.
+        name = self.name
+        node = etree.SubElement(parent, _PROPERTY) if name is None else \
+            etree.SubElement(parent, _PROPERTY, name=name)
+        self._fill(node)
+        return node
 
     def _fill(self, node):
         node.text = None if self.value is None else str(self.value)
@@ -235,7 +251,7 @@ class DomainMetaInstance(readers.DomainMetaInstanceReader, DomainMetaObject):
         super().__init__('instance', **values)
 
     def _fill(self, node):
-        etree.SubElement(node, _tag('plugin')).set(
+        etree.SubElement(node, _TAGS['plugin']).set(
             'version', str(self.plugin_version or ''))
         for xml_name, name in self.text_children:
             value = getattr(self, name)

@@ -73,11 +73,16 @@ def clean_mapping(mapping, max_length, max_items):
     ``max_items`` entries; ``truncated`` says whether entries were dropped.
     Keys are cleaned like values.
     """
-    pairs = sorted(((str(k), v) for k, v in (mapping or {}).items()),
-                   key=lambda kv: kv[0])
+    pairs = sorted(((k if k.__class__ is str else str(k), v)
+                    for k, v in (mapping or {}).items()),
+                   key=_first)
     truncated = len(pairs) > max_items
     return ([(clean(k, max_length), clean(v, max_length))
              for k, v in pairs[:max_items]], truncated)
+
+
+def _first(pair):
+    return pair[0]
 
 
 def clean_list(values, max_length, max_items):
