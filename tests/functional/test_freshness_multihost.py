@@ -377,9 +377,8 @@ class TestMultiHostFreshness(MultiHostFreshnessTestBase):
         self.assertEqual(1, self.run_reconciler('compute2').written)
         self.assert_fresh_on(server, 'compute2')
 
-    @covers('evacuate', 'driver')
-    def test_evacuate(self):
-        server = self._server()
+    def _evacuate_running(self, server):
+        """Take compute1 down and evacuate ``server`` to compute2."""
         self._host_down('compute1')
         # Before 2.95 an evacuated server comes back running.
         self.admin_api.microversion = '2.94'
@@ -387,6 +386,11 @@ class TestMultiHostFreshness(MultiHostFreshnessTestBase):
             server, {'host': 'compute2'}, expected_state='ACTIVE',
             expected_host='compute2')
         self.assert_fresh_on(server, 'compute2')
+        return server
+
+    @covers('evacuate', 'driver')
+    def test_evacuate(self):
+        server = self._evacuate_running(self._server())
         self.assertEqual(['prod'], self.held_view(server, 'config')['tags'])
         # compute1 is down; its libvirt still has the old domain.
         self.assert_written_by(server, 'compute1', 'compute1',
@@ -399,13 +403,8 @@ class TestMultiHostFreshness(MultiHostFreshnessTestBase):
         server = self._server()
         image = self.glance.auto_disk_config_enabled_image['id']
         self.assertNotEqual(server['image']['id'], image)
-        server = self._rebuild_server(server, image)
-        self._host_down('compute1')
-        self.admin_api.microversion = '2.94'
-        server = self._evacuate_server(
-            server, {'host': 'compute2'}, expected_state='ACTIVE',
-            expected_host='compute2')
-        self.assert_fresh_on(server, 'compute2')
+        server = self._evacuate_running(
+            self._rebuild_server(server, image))
         self.assertEqual(image, self.held_view(server, 'config')[
             'root disk image'])
         self.assertEqual(0, self.run_reconciler('compute2').written)

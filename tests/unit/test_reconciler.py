@@ -27,13 +27,15 @@ from tests.unit import base
 from tests.unit import reconciler_fakes
 
 
-class TestReconcilerPass(base.TestCase):
-    """What a pass does with each domain it reads (every pass full)."""
+class ReconcilerTestCase(base.TestCase):
+    """Three instances whose test:/// domains hold current metadata.
+
+    A fourth domain is not Nova's.
+    """
 
     def setUp(self):
         super().setUp()
         self.conf.config(host=reconciler_fakes.HOST)
-        self.conf.config(reconcile_full_pass_every=1, group='domain_meta')
         self.instances, self.bdms = reconciler_fakes.make_instances(3)
         workdir = self.useFixture(fixtures.TempDir()).path
         self.conn = reconciler_fakes.write_node_file(
@@ -42,13 +44,22 @@ class TestReconcilerPass(base.TestCase):
         self.addCleanup(self.conn.close)
         self.reconciler = reconciler_fakes.InMemoryReconciler(
             self.conn, self.instances, self.bdms)
+        self.addCleanup(self.reconciler.stop)
         self.first = list(self.instances.values())[0]
 
-    def _held_name(self, uuid, flags):
+    def _held_name(self, uuid, flags=libvirt.VIR_DOMAIN_AFFECT_CONFIG):
         dom = self.conn.lookupByUUIDString(uuid)
         xml = dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT,
                            metadata.NOVA_NS, flags)
         return etree.fromstring(xml).findtext('name')
+
+
+class TestReconcilerPass(ReconcilerTestCase):
+    """What a pass does with each domain it reads (every pass full)."""
+
+    def setUp(self):
+        super().setUp()
+        self.conf.config(reconcile_full_pass_every=1, group='domain_meta')
 
     def test_nothing_written_when_up_to_date(self):
         result = self.reconciler.run_pass()
@@ -187,23 +198,13 @@ class TestReconcilerPass(base.TestCase):
         self.assertEqual((2, 0), (after.written, after.errors))
 
 
-class TestEventDrivenPasses(base.TestCase):
+class TestEventDrivenPasses(ReconcilerTestCase):
     """Passes skip domains nothing touched, yet catch every change."""
 
     def setUp(self):
-        super().setUp()
+        # Before any connection opens, as Nova's Host does.
         reconciler_fakes.start_event_loop()
-        self.conf.config(host=reconciler_fakes.HOST)
-        self.instances, self.bdms = reconciler_fakes.make_instances(3)
-        workdir = self.useFixture(fixtures.TempDir()).path
-        self.conn = reconciler_fakes.write_node_file(
-            self.instances, self.bdms, os.path.join(workdir, 'node.xml'),
-            foreign=1)
-        self.addCleanup(self.conn.close)
-        self.reconciler = reconciler_fakes.InMemoryReconciler(
-            self.conn, self.instances, self.bdms)
-        self.addCleanup(self.reconciler.stop)
-        self.first = list(self.instances.values())[0]
+        super().setUp()
         self.assertTrue(self.reconciler.run_pass().full)
 
     def _pass(self):
@@ -225,12 +226,6 @@ class TestEventDrivenPasses(base.TestCase):
             'libvirt reported no metadata change')
         if not keep_event:
             reported.clear()
-
-    def _held_name(self, uuid):
-        xml = self.conn.lookupByUUIDString(uuid).metadata(
-            libvirt.VIR_DOMAIN_METADATA_ELEMENT, metadata.NOVA_NS,
-            libvirt.VIR_DOMAIN_AFFECT_CONFIG)
-        return etree.fromstring(xml).findtext('name')
 
     def test_unchanged_domains_cost_one_local_call_each(self):
         result = self._pass()
