@@ -415,6 +415,20 @@ class LibvirtDaemonFixture(fixtures.Fixture):
         self.timings['virtlogd'] = time.monotonic() - t0
 
         t0 = time.monotonic()
+        self._start_libvirtd()
+        self.timings['libvirtd'] = time.monotonic() - t0
+
+        t0 = time.monotonic()
+        self.capabilities = self.conn.getCapabilities()
+        if "<domain type='%s'" % self.virt_type not in self.capabilities:
+            raise DaemonError('libvirtd reports no %s domain type for '
+                              'x86_64:\n%s\n%s' % (
+                                  self.virt_type, self.capabilities,
+                                  self.log_tail()))
+        self.timings['capabilities'] = time.monotonic() - t0
+        self._save_caps_cache()
+
+    def _start_libvirtd(self):
         # nsenter without --fork execs libvirtd in place: the PID we hold
         # is libvirtd's own.  Entering a mount namespace also moves the
         # root to that namespace's own root, so --root and --wd keep
@@ -429,17 +443,28 @@ class LibvirtDaemonFixture(fixtures.Fixture):
         self._wait_for_path('libvirtd', sock)
         self.uri = 'qemu:///system?socket=%s' % sock
         self.conn = self._open()
-        self.timings['libvirtd'] = time.monotonic() - t0
 
-        t0 = time.monotonic()
-        self.capabilities = self.conn.getCapabilities()
-        if "<domain type='%s'" % self.virt_type not in self.capabilities:
-            raise DaemonError('libvirtd reports no %s domain type for '
-                              'x86_64:\n%s\n%s' % (
-                                  self.virt_type, self.capabilities,
-                                  self.log_tail()))
-        self.timings['capabilities'] = time.monotonic() - t0
-        self._save_caps_cache()
+    def kill_libvirtd(self):
+        """Kill libvirtd with SIGKILL, as a crash would; virtlogd stays.
+
+        Persistent domain definitions survive in ``etc/qemu``.  ``conn``
+        is dead afterwards, until :meth:`restart_libvirtd`.
+        """
+        proc = self._procs.pop('libvirtd')
+        proc.kill()
+        proc.wait()
+
+    def restart_libvirtd(self):
+        """Start a killed libvirtd again and reopen ``conn``."""
+        # The killed daemon left its sockets behind: a client would
+        # connect to nothing, and the new daemon would not bind them.
+        for name in os.listdir(self._path('sock')):
+            os.unlink(os.path.join(self._path('sock'), name))
+        try:
+            self.conn.close()
+        except libvirt.libvirtError:
+            pass
+        self._start_libvirtd()
 
     @property
     def pids(self):
