@@ -24,8 +24,9 @@
 #   NDM_FRESH_DIR       where roots, logs and the cached base live
 #                       (default /var/tmp/ndm-fresh-machine)
 #   NDM_FRESH_MIRROR    Debian mirror (default http://deb.debian.org/debian)
-#   NDM_HYPERVISOR_LOCK lock held around `.ci/run`, whose real tier starts
-#                       QEMU guests (default /tmp/ndm-hypervisor.lock)
+#   NDM_HYPERVISOR_LOCK the host's lock for tiers that start QEMU guests,
+#                       mounted into the root, where tools/run-tests.sh
+#                       holds it per tier (default /tmp/ndm-hypervisor.lock)
 #
 # How it stays off the host: each command runs in its own mount and PID
 # namespaces.  The root's mounts (a fresh /proc, /sys, /dev with /dev/pts,
@@ -71,6 +72,10 @@ in_namespace() {
     mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
     mount --rbind /sys "$root/sys"
     mount --rbind /dev "$root/dev"
+    # The host's hypervisor lock, at the same path inside: the root's real
+    # tier and the host's take turns (tools/run-tests.sh holds it per tier).
+    touch "$LOCK" "$root/tmp/ndm-hypervisor.lock"
+    mount --bind "$LOCK" "$root/tmp/ndm-hypervisor.lock"
     exec 3>> "$log"
     # The root becomes this namespace's own root (pivot_root, not chroot),
     # as on a machine: libvirt's QEMU namespaces and nsenter reset a
@@ -251,13 +256,6 @@ main() {
         local -a argv=(unshare --mount --propagation private --pid --fork
                        --kill-child bash "$SELF" --in-namespace "$ROOT" "$log"
                        "${env[@]}" /bin/bash -c "cd $GUEST_REPO && $command")
-        if [ "$name" = tests ]; then
-            # The real tier starts QEMU guests on a private libvirtd; guests of
-            # two daemons share the host's cgroup tree, so the run holds the
-            # lock from start to end.
-            flock -n "$LOCK" true || say "waiting for $LOCK"
-            argv=(flock "$LOCK" "${argv[@]}")
-        fi
         : > "$log"
         say "running '$command'${env[*]:+ (${env[*]})} (log: $log)"
         local started status=0 follower=""
