@@ -10,76 +10,65 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Benchmark ``nova-domain-meta list`` against what an operator would do.
+"""Benchmark ``nova-domain-meta list -f json`` against the floor.
 
-Why: the CLI is for a compute host in trouble, so it must be quick even
-with a thousand guests.  The naive alternative an operator would script is
-``virsh list --all --name`` followed by one ``virsh dumpxml`` per domain;
-this script times both over the same domains, in one run, and prints the
-ratio.
+Why: the CLI is for a compute host in trouble, so reading a thousand
+guests must cost little more than libvirt's own work.  The floor is one
+Python process doing only what any reader must: ``listAllDomains``, then
+``virDomainGetXMLDesc`` of each domain and an lxml parse of each XML.  The
+target is ``list -f json`` end to end (a new process, start-up included,
+best of 3) within 2.0 times the floor's best of 3, on every run.
 
-What it does:
+Scenarios:
 
-1. writes a node file for libvirt's ``test:///`` driver holding ``-n``
-   domains (default 1,000) copied from the CLI test fixtures
-   (``tests/unit/cmd/data``: domains written by our driver, by stock Nova
-   34, by hand), each with a fresh name and uuid, some shut off or paused;
-2. measures two scenarios over those domains:
+* **qemu** (the figure): a private libvirtd with the qemu driver, the real
+  tier's (``tests/real/daemon.py``, started through
+  ``benchmarks/qemu_daemon.py``), holding ``-n`` defined, not running,
+  domains (default 1,000) copied from the CLI test fixtures
+  (``tests/unit/cmd/data``: written by our driver, by stock Nova 34, by
+  hand), each with its own name and uuid.  This is how a compute host is
+  read: one round trip per call, XML as the qemu driver writes it.  It
+  reports, for each of ``--runs`` runs (default 5), the floor's and the
+  CLI's best of 3 (the two alternate, so other work on the machine slows
+  both alike), the ratio and the load average; then where each spends
+  its time (start-up, imports, listing and XML round trips, parsing,
+  facts and rows, JSON output; wall and CPU seconds, from
+  ``benchmarks/cli_probe.py`` in a new process, best of 3); the ways
+  libvirt offers to fetch every domain's metadata; the libvirt calls the
+  CLI makes (counted, not assumed); and the naive alternative, ``virsh
+  list`` plus one ``virsh dumpxml`` per domain.  Needs root (the daemon is
+  privileged, in its own mount namespace) and the real tier's packages.
+* **node file**: libvirt's ``test:///`` driver loaded from a node file of
+  the same domains, in-process (no daemon, no root).  Every libvirt open
+  parses the whole file, so every ``virsh`` run of the naive alternative
+  does too; the CLI pays it once.
 
-   * through a libvirt daemon, as on a compute host: a private,
-     unprivileged ``libvirtd`` (session mode, as ``nobody`` when run as
-     root, own socket directory, nothing shared with any other libvirtd)
-     whose ``test:///default`` is loaded with the domains; every libvirt
-     call is a round trip over a socket, as with ``qemu:///system``;
-   * the node file itself (``test:///<file>``): libvirt runs in-process,
-     and every open, hence every ``virsh`` run of the baseline, re-parses
-     the whole file (about 3.4 MB for 1,000 domains), a cost a real host
-     does not have but that the naive baseline really pays here;
+Both run the CLI of this tree (``PYTHONPATH``, byte-compiled first, as an
+installed package is), in an environment without ``PYTHONUNBUFFERED`` and
+``PYTHONDONTWRITEBYTECODE``, as an operator's shell has.  The first run of
+each side is a warm-up and not counted: it fills stevedore's entry point
+cache in ``~/.cache`` and the page cache, as the first run on a host does.
 
-3. in each: times ``list -f json`` in-process (the cliff application as
-   the console script runs it, best of ``--repeat``), including and
-   excluding the opening of the connection, and where that time goes
-   (open, listing and reading the XML, building rows, output); the
-   console script end to end in a new Python process (start-up and
-   imports included), as its first run and the best of ``--repeat``
-   after it; the ways libvirt offers to read metadata (one
-   ``virDomainGetXMLDesc`` per domain, from one thread or several, or
-   one ``virDomainGetMetadata`` per namespace per domain); and the naive
-   baseline, sequentially, as a shell loop would run it;
-4. prints wall and CPU seconds, ratios, whether the end-to-end run took
-   under one second, the libvirt calls the CLI made (counted through a
-   proxy, not assumed), and the machine.
+Run as root from anywhere (needs ``virsh`` from libvirt-clients)::
 
-In the node-file scenario libvirt parses the whole file on every open,
-the CLI's included; the report shows that cost on its own line, and the
-end-to-end time split into start-up and imports, that open, and the rest.
-
-The node-file baseline takes about a second per ``virsh`` run here (15 to
-20 minutes for 1,000); ``--baseline-sample K`` times K evenly spread
-``dumpxml`` calls and extrapolates, and says so in the output.
-``--no-daemon`` skips the daemon scenario (it needs ``libvirtd`` from
-libvirt-daemon).
-
-Run from anywhere (needs ``virsh`` from libvirt-clients)::
-
-    /work/venv/bin/python benchmarks/bench_cli.py
-    /work/venv/bin/python benchmarks/bench_cli.py --baseline-sample 50
+    .venv/bin/python benchmarks/bench_cli.py
+    .venv/bin/python benchmarks/bench_cli.py --runs 10 --baseline-sample 50
+    .venv/bin/python benchmarks/bench_cli.py --no-qemu    # node file only
 """
 
 import argparse
+import compileall
 import glob
 import io
 import json
 import os
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -87,11 +76,26 @@ sys.path.insert(0, REPO)
 from lxml import etree  # noqa: E402
 
 import machine_info  # noqa: E402
+import qemu_daemon  # noqa: E402
 
 DATA_DIR = os.path.join(REPO, 'tests', 'unit', 'cmd', 'data')
+PROBE = os.path.join(REPO, 'benchmarks', 'cli_probe.py')
 TEST_NS = 'http://libvirt.org/schemas/domain/test/1.0'
-SHUTOFF = 5
-PAUSED = 3
+TARGET = 2.0
+
+# What the ``nova-domain-meta`` console script runs, word for word, so the
+# code of this tree runs whatever (if anything) is installed.
+CONSOLE_SCRIPT = ('import sys\n'
+                  'from nova_domain_meta.cmd.cli import main\n'
+                  'sys.exit(main())\n')
+
+# The floor, word for word.
+FLOOR_SCRIPT = ('import sys\n'
+                'import libvirt\n'
+                'from lxml import etree\n'
+                'conn = libvirt.openReadOnly(sys.argv[1])\n'
+                'for dom in conn.listAllDomains(0):\n'
+                '    etree.fromstring(dom.XMLDesc(0))\n')
 
 
 def fixture_texts():
@@ -104,32 +108,6 @@ def fixture_texts():
         with open(path, encoding='utf-8') as f:
             texts.append((os.path.basename(path), f.read()))
     return texts
-
-
-def write_node_file(path, count):
-    """Write ``count`` domains from the fixtures; return the mix used."""
-    texts = fixture_texts()
-    node = etree.Element('node', nsmap={'test': TEST_NS})
-    for i in range(count):
-        _source, text = texts[i % len(texts)]
-        domain = etree.fromstring(text.encode('utf-8'))
-        old = domain.findtext('uuid')
-        new = str(uuid.uuid4())
-        domain.set('type', 'test')
-        domain.find('name').text = 'instance-%08x' % (0x1000 + i)
-        domain = etree.fromstring(
-            etree.tostring(domain, encoding='unicode').replace(
-                old, new).encode('utf-8'))
-        if i % 10 == 9:
-            etree.SubElement(domain, '{%s}runstate' % TEST_NS).text = \
-                str(SHUTOFF)
-        elif i % 17 == 16:
-            etree.SubElement(domain, '{%s}runstate' % TEST_NS).text = \
-                str(PAUSED)
-        node.append(domain)
-    with open(path, 'w', encoding='utf-8') as f:
-        f.write(etree.tostring(node, encoding='unicode'))
-    return [name for name, _text in texts]
 
 
 def children_cpu():
@@ -152,27 +130,99 @@ class Timer(object):
         self.child_cpu = children_cpu() - self.child0
 
 
-def run_list(cli, uri, connection_factory=None):
-    stdout = io.StringIO()
-    app = cli.NovaDomainMetaApp(stdout=stdout, stderr=io.StringIO(),
-                                connection_factory=connection_factory)
-    code = app.run(['--connect', uri, 'list', '-f', 'json'])
-    if code != 0:
-        sys.exit('list failed with status %s' % code)
-    return json.loads(stdout.getvalue())
+def child_env():
+    """The environment of the measured processes: an operator's shell."""
+    env = dict(os.environ, PYTHONPATH=REPO)
+    for name in ('PYTHONUNBUFFERED', 'PYTHONDONTWRITEBYTECODE'):
+        env.pop(name, None)
+    return env
 
 
-class _KeepOpen(object):
-    """A connection the application may "close" but that stays open."""
+def run_process(argv, expect_rows=None):
+    """Run ``argv``; return its Timer (wall, children's CPU)."""
+    with Timer() as timer:
+        proc = subprocess.run(argv, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=child_env(),
+                              cwd=REPO, text=True)
+    if proc.returncode != 0:
+        sys.exit('%s failed: %s' % (argv[:3], proc.stderr))
+    if expect_rows is not None and len(json.loads(proc.stdout)) != \
+            expect_rows:
+        sys.exit('list returned %d rows, expected %d' % (
+            len(json.loads(proc.stdout)), expect_rows))
+    return timer
 
-    def __init__(self, conn):
-        self._conn = conn
 
-    def close(self):
-        pass
+def ours_argv(uri):
+    return [sys.executable, '-c', CONSOLE_SCRIPT, '--connect', uri, 'list',
+            '-f', 'json']
 
-    def __getattr__(self, name):
-        return getattr(self._conn, name)
+
+def floor_argv(uri):
+    return [sys.executable, '-c', FLOOR_SCRIPT, uri]
+
+
+def ratio_runs(uri, count, runs, attempts, log):
+    """Each run: the floor's and ours' best of ``attempts``, alternating."""
+    # Warm-up, not counted: entry point cache, page cache.
+    run_process(floor_argv(uri))
+    run_process(ours_argv(uri), count)
+    results = []
+    for number in range(1, runs + 1):
+        floor, ours = [], []
+        for _ in range(attempts):
+            floor.append(run_process(floor_argv(uri)))
+            ours.append(run_process(ours_argv(uri), count))
+        best_floor = min(floor, key=lambda t: t.wall)
+        best_ours = min(ours, key=lambda t: t.wall)
+        results.append({
+            'run': number, 'floor': best_floor.wall,
+            'floor_cpu': best_floor.child_cpu, 'ours': best_ours.wall,
+            'ours_cpu': best_ours.child_cpu,
+            'ratio': best_ours.wall / best_floor.wall,
+            'cpu_ratio': best_ours.child_cpu / best_floor.child_cpu,
+            'floor_all': [t.wall for t in floor],
+            'ours_all': [t.wall for t in ours],
+            'load': '%.2f %.2f %.2f' % os.getloadavg()})
+        log('  run %d: floor %.3f s, ours %.3f s, ratio %.2f (load %s)' % (
+            number, best_floor.wall, best_ours.wall,
+            results[-1]['ratio'], results[-1]['load']))
+    return results
+
+
+def probe(which, args, attempts):
+    """Phases of the fastest of ``attempts`` probe runs, and its wall."""
+    best = None
+    with tempfile.TemporaryDirectory(prefix='bench-cli-probe-') as tmp:
+        result = os.path.join(tmp, 'phases.json')
+        for _ in range(attempts):
+            timer = run_process([sys.executable, PROBE, which, result] +
+                                args)
+            with open(result) as f:
+                phases = json.load(f)
+            # What the process spent outside the probe's clock: Python's
+            # start-up and exit.
+            phases['Python start-up and exit'] = [
+                timer.wall - phases['total'][0],
+                timer.child_cpu - phases['total'][1]]
+            phases['process'] = [timer.wall, timer.child_cpu]
+            if best is None or timer.wall < best['process'][0]:
+                best = phases
+    return best
+
+
+PHASES = (
+    ('Python start-up and exit', 'Python start-up and exit'),
+    ('imports', 'imports'),
+    ('open', 'opening the connection'),
+    ('listing (RPC)', 'listing every domain (one call)'),
+    ('XML of each domain (RPC)', 'XML of each domain (a call each)'),
+    ('parsing', 'parsing the XML'),
+    ('facts and rows', 'facts and rows'),
+    ('output (JSON)', 'JSON output'),
+    ('the rest', 'the rest (cliff: app, parsers, logging; close)'),
+    ('process', 'the whole process'),
+)
 
 
 class _Counting(object):
@@ -196,8 +246,7 @@ class _Counting(object):
 
         def call(*args, **kwargs):
             self._count(type(self._conn).__name__ + '.' + name)
-            result = attr(*args, **kwargs)
-            return self._wrap(result)
+            return self._wrap(attr(*args, **kwargs))
         return call
 
     def _wrap(self, result):
@@ -214,147 +263,87 @@ class _Counting(object):
         pass
 
 
-def time_ours(cli, inventory, uri, repeat):
-    totals, opens, lists = [], [], []
-    rows = None
-    for _ in range(repeat):
-        with Timer() as total:
-            rows = run_list(cli, uri)
-        totals.append(total)
-        with Timer() as opened:
-            conn = inventory.open_connection(uri)
-        opens.append(opened)
-        with Timer() as listed:
-            run_list(cli, uri, lambda u: _KeepOpen(conn))
-        lists.append(listed)
-        conn.close()
-    best = lambda timers: min(timers, key=lambda t: t.wall)  # noqa: E731
-    return best(totals), best(opens), best(lists), rows
+def count_calls(uri):
+    """The libvirt calls one in-process ``list -f json`` makes."""
+    from nova_domain_meta.cmd import cli
+    from nova_domain_meta.cmd import connection
 
-
-def count_calls(cli, inventory, uri):
     counts = {}
-    conn = inventory.open_connection(uri)
-    run_list(cli, uri, lambda u: _Counting(conn, counts))
+    conn = connection.open_connection(uri)
+    app = cli.NovaDomainMetaApp(
+        stdout=io.StringIO(), stderr=io.StringIO(),
+        connection_factory=lambda u: _Counting(conn, counts))
+    if app.run(['--connect', uri, 'list', '-f', 'json']) != 0:
+        sys.exit('list failed')
     conn.close()
     return counts
 
 
-def time_phases(cli, inventory, uri, repeat):
-    """Where an in-process ``list -f json`` spends its time, best run.
+def time_strategies(uri, repeat):
+    """Time the ways libvirt offers to fetch every domain's metadata.
 
-    Wraps the functions the command goes through, for the length of the
-    measurement: opening the connection; ``inventory.read_domains``
-    (listing, fetching every domain XML, parsing it); the rest of
-    ``take_action`` (reading the metadata elements, filters, columns);
-    ``produce_output`` (cliff's formatter, writing); the application's
-    ``clean_up``, which closes the connection (libvirt's test driver then
-    frees every domain of a node file); and the remainder (cliff itself:
-    building the application and the parsers, logging).
-    """
-    from nova_domain_meta.cmd import commands
-
-    spent = {}
-
-    def wrap(owner, name, label):
-        original = getattr(owner, name)
-
-        def timed(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                spent[label] = (spent.get(label, 0.0) +
-                                time.perf_counter() - start)
-        setattr(owner, name, timed)
-        return owner, name, original
-
-    wrapped = [wrap(inventory, 'open_connection', 'open'),
-               wrap(inventory, 'read_domains', 'read'),
-               wrap(commands.ListDomains, 'take_action', 'take_action'),
-               wrap(commands.ListDomains, 'produce_output', 'output'),
-               wrap(cli.NovaDomainMetaApp, 'clean_up', 'close')]
-    runs = []
-    try:
-        for _ in range(repeat):
-            spent.clear()
-            with Timer() as total:
-                run_list(cli, uri)
-            phases = dict(spent)
-            # The command opens the connection on first use, inside
-            # take_action, just before read_domains.
-            phases['rows'] = (phases.pop('take_action') - phases['read'] -
-                              phases['open'])
-            phases['cliff'] = total.wall - sum(phases.values())
-            runs.append((total.wall, phases))
-    finally:
-        for owner, name, original in wrapped:
-            setattr(owner, name, original)
-    return min(runs, key=lambda run: run[0])[1]
-
-
-def time_strategies(inventory, uri, repeat):
-    """Time the ways libvirt offers to read every domain's metadata.
-
-    Only the libvirt calls and the XML parsing, not the CLI: the list
-    with states (one bulk call), then either one ``virDomainGetXMLDesc``
-    per domain and a parse of the whole XML (what the CLI does), or one
-    ``virDomainGetMetadata`` per namespace per domain (1.1 and ours; 1.0
-    where 1.1 is missing) and a parse of each element.
+    Only the libvirt calls, in this process, best of ``repeat``: one
+    ``virDomainGetXMLDesc`` per domain from one thread (the floor), from
+    the CLI's threads (:func:`nova_domain_meta.cmd.fetch._fetch_all`), from
+    a pool of futures (what the CLI used before), or one
+    ``virDomainGetMetadata`` per namespace per domain (Nova's 1.1, 1.0
+    where 1.1 is missing, and ours).
     """
     from concurrent import futures
 
     import libvirt
+    from nova_domain_meta.cmd import connection
+    from nova_domain_meta.cmd import fetch
     from nova_domain_meta import metadata
 
-    conn = inventory.open_connection(uri)
+    conn = connection.open_connection(uri)
+    workers = fetch.READ_WORKERS
 
     def by_xml():
-        calls = 1
-        for dom, _stats in conn.getAllDomainStats(
-                libvirt.VIR_DOMAIN_STATS_STATE):
-            etree.fromstring(dom.XMLDesc(0).encode('utf-8'))
-            calls += 1
-        return calls
+        doms = conn.listAllDomains(0)
+        for dom in doms:
+            dom.XMLDesc(0)
+        return 1 + len(doms)
 
-    def by_xml_threads():
-        doms = [dom for dom, _stats in conn.getAllDomainStats(
-            libvirt.VIR_DOMAIN_STATS_STATE)]
-        with futures.ThreadPoolExecutor(inventory.READ_WORKERS) as pool:
-            for xml in pool.map(lambda dom: dom.XMLDesc(0), doms):
-                etree.fromstring(xml.encode('utf-8'))
+    def by_cli_threads():
+        doms = conn.listAllDomains(0)
+        fetch._fetch_all(doms, workers)
+        return 1 + len(doms)
+
+    def by_pool():
+        doms = conn.listAllDomains(0)
+        with futures.ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda dom: dom.XMLDesc(0), doms))
         return 1 + len(doms)
 
     def by_metadata():
         calls = 1
-        for dom, _stats in conn.getAllDomainStats(
-                libvirt.VIR_DOMAIN_STATS_STATE):
+        for dom in conn.listAllDomains(0):
             for namespaces in ((metadata.NOVA_NS, metadata.NOVA_NS_1_0),
                                (metadata.DOMAIN_META_NS,)):
                 for namespace in namespaces:
                     calls += 1
                     try:
-                        etree.fromstring(dom.metadata(
-                            libvirt.VIR_DOMAIN_METADATA_ELEMENT, namespace,
-                            0).encode('utf-8'))
+                        dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT,
+                                     namespace, 0)
                         break
                     except libvirt.libvirtError:
                         continue
         return calls
 
+    strategies = (
+        ('XMLDesc per domain, 1 thread (the floor)', by_xml),
+        ('XMLDesc per domain, %d plain threads (the CLI)' % workers,
+         by_cli_threads),
+        ('XMLDesc per domain, pool of %d futures' % workers, by_pool),
+        ('metadata() per namespace per domain', by_metadata))
     results = {}
-    threads = 'XMLDesc per domain, %d threads' % inventory.READ_WORKERS
-    for name, strategy in (('XMLDesc per domain, 1 thread', by_xml),
-                           (threads, by_xml_threads),
-                           ('metadata() per namespace per domain',
-                            by_metadata)):
-        timers = []
-        for _ in range(repeat):
+    for _ in range(repeat):
+        for name, strategy in strategies:
             with Timer() as timer:
                 calls = strategy()
-            timers.append(timer)
-        best = min(timers, key=lambda t: t.wall)
-        results[name] = (best.wall, best.cpu, calls)
+            if name not in results or timer.wall < results[name][0]:
+                results[name] = (timer.wall, timer.cpu, calls)
     conn.close()
     return results
 
@@ -380,236 +369,142 @@ def time_baseline(uri, sample, log):
                 log('  baseline: %d/%d dumpxml calls, %.0f s' %
                     (i, len(chosen), time.perf_counter() - dumped.wall0))
     scale = len(names) / len(chosen)
-    wall = listed.wall + dumped.wall * scale
-    cpu = listed.child_cpu + dumped.child_cpu * scale
     return {'domains': len(names), 'dumpxml_timed': len(chosen),
-            'extrapolated': len(chosen) < len(names), 'wall': wall,
-            'cpu': cpu, 'per_call': dumped.wall / len(chosen)}
+            'extrapolated': len(chosen) < len(names),
+            'wall': listed.wall + dumped.wall * scale}
 
 
-# What the ``nova-domain-meta`` console script runs, word for word, so the
-# code of this tree runs whatever (if anything) is installed.
-CONSOLE_SCRIPT = ('import sys\n'
-                  'from nova_domain_meta.cmd.cli import main\n'
-                  'sys.exit(main())\n')
+def measure_qemu(args, texts, log):
+    """Every figure of the qemu-driver daemon scenario, as a dict."""
+    xmls = qemu_daemon.copies([text for _name, text in texts], args.domains)
+    with tempfile.TemporaryDirectory(prefix='bench-cli-') as tmpdir, \
+            qemu_daemon.defined_domains(xmls, base_dir=tmpdir,
+                                        log=log) as daemon:
+        uri = daemon.uri
+        log('  ratio runs (best of %d each) ...' % args.attempts)
+        runs = ratio_runs(uri, args.domains, args.runs, args.attempts, log)
+        log('  where the time goes ...')
+        phases = {'floor': probe('floor', [uri], args.attempts),
+                  'ours': probe('ours', ['--connect', uri, 'list', '-f',
+                                         'json'], args.attempts)}
+        log('  fetch strategies ...')
+        strategies = time_strategies(uri, args.attempts)
+        calls = count_calls(uri)
+        log('  baseline: virsh list + virsh dumpxml per domain ...')
+        baseline = time_baseline(uri, args.baseline_sample, log)
+        xml_size = len(daemon.conn.listAllDomains(0)[0].XMLDesc(0))
+    return {'uri': uri, 'runs': runs, 'phases': phases,
+            'strategies': strategies, 'calls': calls, 'baseline': baseline,
+            'xml_size': xml_size}
 
 
-def time_end_to_end(uri, repeat):
-    """Return the first run's timer and the best of ``repeat`` after it.
-
-    The first run also fills stevedore's entry point cache (in
-    ``~/.cache``), as the first run on a host does; later runs, like
-    every later run on a host, read it.
-    """
-    env = dict(os.environ, PYTHONPATH=REPO)
-    timers = []
-    for _ in range(1 + repeat):
-        with Timer() as timer:
-            proc = subprocess.run(
-                [sys.executable, '-c', CONSOLE_SCRIPT, '--connect', uri,
-                 'list', '-f', 'json'], stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, env=env, cwd=REPO, text=True)
-        if proc.returncode != 0:
-            sys.exit('console script failed: %s' % proc.stderr)
-        timers.append(timer)
-    return timers[0], min(timers[1:], key=lambda t: t.wall)
+def write_node_file(path, texts, count):
+    """A ``test:///`` node file of ``count`` copies of the fixtures."""
+    node = etree.Element('node', nsmap={'test': TEST_NS})
+    for text in qemu_daemon.copies([t for _name, t in texts], count):
+        domain = etree.fromstring(text.encode('utf-8'))
+        domain.set('type', 'test')
+        node.append(domain)
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(etree.tostring(node, encoding='unicode'))
 
 
-def time_imports(repeat):
-    """Python start-up and the CLI's imports in a new process, best run."""
-    env = dict(os.environ, PYTHONPATH=REPO)
-    timers = []
-    for _ in range(repeat):
-        with Timer() as imports:
-            subprocess.run(
-                [sys.executable, '-c', 'import nova_domain_meta.cmd.cli'],
-                env=env, cwd=REPO, check=True, capture_output=True)
-        timers.append(imports)
-    return min(timers, key=lambda t: t.wall)
+def measure_node_file(args, texts, tmpdir, log):
+    path = os.path.join(tmpdir, 'node-%d.xml' % args.domains)
+    write_node_file(path, texts, args.domains)
+    uri = 'test://' + path
+    log('  ratio runs (best of %d each) ...' % args.attempts)
+    runs = ratio_runs(uri, args.domains, args.runs, args.attempts, log)
+    baseline = time_baseline(uri, max(1, args.baseline_sample // 10), log)
+    return {'uri': uri, 'runs': runs, 'baseline': baseline,
+            'size': os.path.getsize(path)}
 
 
-class PrivateDaemon(object):
-    """An unprivileged libvirtd of our own, serving libvirt's test driver.
-
-    Why: on a compute host the CLI and ``virsh`` talk to a daemon over a
-    socket, one round trip per call, and nobody re-parses a node file.
-    A session-mode libvirtd (as ``nobody`` when we are root) with its own
-    socket directory shares nothing with any other libvirtd on the machine;
-    its ``test:///default`` is populated with the same domains.
-    """
-
-    def __init__(self, tmpdir):
-        self.dir = os.path.join(tmpdir, 'libvirtd')
-        self.proc = None
-        self.conn = None
-
-    @property
-    def socket(self):
-        return os.path.join(self.dir, 'run', 'libvirt-sock')
-
-    @property
-    def uri(self):
-        return 'test+unix:///default?socket=%s' % self.socket
-
-    def start(self):
-        home = os.path.join(self.dir, 'home')
-        run = os.path.join(self.dir, 'run')
-        for path in (home, run):
-            os.makedirs(path, exist_ok=True)
-        conf = os.path.join(self.dir, 'libvirtd.conf')
-        with open(conf, 'w') as f:
-            f.write('unix_sock_dir = "%s"\nunix_sock_rw_perms = "0777"\n'
-                    % run)
-        env = ['HOME=' + home, 'XDG_RUNTIME_DIR=' + run,
-               'XDG_CONFIG_HOME=' + os.path.join(home, '.config'),
-               'XDG_CACHE_HOME=' + os.path.join(home, '.cache')]
-        command = ['env'] + env + ['libvirtd', '--config', conf]
-        if os.geteuid() == 0:
-            os.chmod(os.path.dirname(self.dir), 0o755)
-            for root, dirs, files in os.walk(self.dir):
-                for name in dirs + files + ['.']:
-                    os.chown(os.path.join(root, name), 65534, 65534)
-            command = ['runuser', '-u', 'nobody', '--'] + command
-        self.log = open(os.path.join(self.dir, 'libvirtd.log'), 'w')
-        self.proc = subprocess.Popen(command, stdout=self.log,
-                                     stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(self.socket):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError('private libvirtd did not start; see %s'
-                                   % self.log.name)
-            time.sleep(0.1)
-
-    def populate(self, node_path):
-        """Define (and start most of) the node file's domains.
-
-        The connection stays open until :meth:`stop`: the test driver
-        forgets ``test:///default`` when its last connection closes.
-        """
-        import libvirt
-        conn = self.conn = libvirt.open(self.uri)
-        for dom in conn.listAllDomains():
-            if dom.isActive():
-                dom.destroy()
-            if dom.isPersistent():
-                dom.undefine()
-        for domain in etree.parse(node_path).getroot():
-            state = domain.find('{%s}runstate' % TEST_NS)
-            if state is not None:
-                domain.remove(state)
-            dom = conn.defineXML(etree.tostring(domain, encoding='unicode'))
-            if state is None or int(state.text) != SHUTOFF:
-                dom.create()
-                if state is not None and int(state.text) == PAUSED:
-                    dom.suspend()
-        return len(conn.listAllDomains())
-
-    def stop(self):
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.proc = None
+def report_runs(w, runs):
+    w('  %-4s %9s %9s %7s %9s %9s %7s   %s' % (
+        'run', 'floor s', 'ours s', 'ratio', 'floor CPU', 'ours CPU',
+        'CPU x', 'load average (1, 5, 15 min)'))
+    for r in runs:
+        w('  %-4d %9.3f %9.3f %6.2fx %9.3f %9.3f %6.2fx   %s' % (
+            r['run'], r['floor'], r['ours'], r['ratio'], r['floor_cpu'],
+            r['ours_cpu'], r['cpu_ratio'], r['load']))
+    ratios = [r['ratio'] for r in runs]
+    w('  ratio over %d runs: %.2fx to %.2fx, median %.2fx; within %.1fx '
+      'the floor on every run: %s' % (
+          len(runs), min(ratios), max(ratios),
+          sorted(ratios)[len(ratios) // 2], TARGET,
+          'yes' if max(ratios) <= TARGET else 'NO'))
+    w('  every attempt, wall s (floor | ours):')
+    for r in runs:
+        w('    run %d: %s | %s' % (
+            r['run'], ' '.join('%.3f' % t for t in r['floor_all']),
+            ' '.join('%.3f' % t for t in r['ours_all'])))
 
 
-def measure(cli, inventory, uri, args, log, count):
-    """Every timing of one scenario, as a dict."""
-    log('  nova-domain-meta list, in-process ...')
-    total, opened, listed, rows = time_ours(cli, inventory, uri,
-                                            args.repeat)
-    if len(rows) != count:
-        sys.exit('list returned %d rows, expected %d' % (len(rows), count))
-    kinds = {}
-    for row in rows:
-        kinds[row['Metadata']] = kinds.get(row['Metadata'], 0) + 1
-    log('  where the time goes ...')
-    phases = time_phases(cli, inventory, uri, args.repeat)
-    log('  nova-domain-meta list, end to end ...')
-    e2e_first, e2e = time_end_to_end(uri, args.repeat)
-    log('  read strategies ...')
-    strategies = time_strategies(inventory, uri, args.repeat)
-    log('  baseline: virsh list + virsh dumpxml per domain ...')
-    baseline = time_baseline(uri, args.baseline_sample, log)
-    return {'total': total, 'open': opened, 'listed': listed, 'e2e': e2e,
-            'e2e_first': e2e_first, 'phases': phases, 'kinds': kinds,
-            'strategies': strategies, 'baseline': baseline,
-            'calls': count_calls(cli, inventory, uri)}
-
-
-PHASES = (
-    ('open', 'opening the connection'),
-    ('read', 'listing + every domain XML + parsing it (read_domains)'),
-    ('rows', 'metadata elements, filters, columns'),
-    ('output', 'JSON formatting and writing (cliff)'),
-    ('close', 'closing the connection'),
-    ('cliff', 'the rest: application, parsers, logging (cliff)'),
-)
-
-
-def report(w, title, m, open_label, repeat, imports):
-    b = m['baseline']
-    row = '  %-62s %8.3f %8.3f'
-    w(title)
-    w('  rows by metadata kind: %s' % ', '.join(
-        '%s=%d' % kv for kv in sorted(m['kinds'].items())))
-    w('  %-62s %8s %8s' % ('', 'wall s', 'CPU s'))
-    w(row % ('CLI list -f json, in-process, incl. open',
-             m['total'].wall, m['total'].cpu))
-    w(row % ('  of which ' + open_label, m['open'].wall, m['open'].cpu))
-    w(row % ('CLI list -f json, in-process, already open',
-             m['listed'].wall, m['listed'].cpu))
-    w(row % ('CLI end to end (new Python process), best of %d' % repeat,
-             m['e2e'].wall, m['e2e'].child_cpu))
-    w(row % ('CLI end to end, first run (fills the entry point cache)',
-             m['e2e_first'].wall, m['e2e_first'].child_cpu))
-    label = 'baseline: virsh list + %d x virsh dumpxml' % b['domains']
-    if b['extrapolated']:
-        label += ' (extrapolated from %d)' % b['dumpxml_timed']
-    w(row % (label, b['wall'], b['cpu']))
-    w('  ratio baseline / CLI in-process incl. open: %7.1fx' %
-      (b['wall'] / m['total'].wall))
-    w('  ratio baseline / CLI end to end:            %7.1fx' %
-      (b['wall'] / m['e2e'].wall))
-    rest = m['e2e'].wall - imports.wall - m['open'].wall
-    w('  end to end under 1 s: %s (%.3f s = start-up and imports %.3f + '
-      '%s %.3f + the rest %.3f)' % (
-          'yes' if m['e2e'].wall < 1.0 else 'NO', m['e2e'].wall,
-          imports.wall, open_label, m['open'].wall, rest))
-    w('  where an in-process run spends its time (best of %d, wall s):' %
-      repeat)
+def report_qemu(w, m, args):
+    w('qemu driver, private libvirtd (%s): %d defined domains, about %d '
+      'bytes of XML each' % (m['uri'], args.domains, m['xml_size']))
+    w('  end to end, a new process each; each run is the best of %d of '
+      'each side, alternating:' % args.attempts)
+    report_runs(w, m['runs'])
+    w('  where the time goes (fastest of %d probe runs, new process each; '
+      'wall s / CPU s):' % args.attempts)
+    w('    %-48s %15s %15s' % ('', 'floor', 'ours'))
+    floor, ours = m['phases']['floor'], m['phases']['ours']
     for key, label in PHASES:
-        w('    %-62s %6.3f' % (label, m['phases'][key]))
+        cells = []
+        for side in (floor, ours):
+            value = side.get(key)
+            cells.append('%6.3f / %6.3f' % tuple(value) if value else
+                         '%15s' % '-')
+        w('    %-48s %s %s' % (label, cells[0], cells[1]))
+    w('  fetch strategies (libvirt calls only, in-process, best of %d):'
+      % args.attempts)
+    for name, (wall, cpu, calls) in m['strategies'].items():
+        w('    %-48s %6.3f s wall %6.3f s CPU %6d calls' % (
+            name, wall, cpu, calls))
     w('  libvirt calls of one list (counted): %s' % ', '.join(
         '%s x%d' % kv for kv in sorted(m['calls'].items())))
-    w('  read strategies (libvirt calls + XML parse only, best of %d):' %
-      repeat)
-    for name, (wall, cpu, count) in m['strategies'].items():
-        w('    %-38s %6.3f s wall %6.3f s CPU %6d calls' % (
-            name, wall, cpu, count))
+    b = m['baseline']
+    label = 'virsh list + %d x virsh dumpxml' % b['domains']
+    if b['extrapolated']:
+        label += ' (extrapolated from %d)' % b['dumpxml_timed']
+    best = min(r['ours'] for r in m['runs'])
+    w('  naive alternative, %s: %.1f s, %.0fx the CLI' % (
+        label, b['wall'], b['wall'] / best))
+    w('')
+
+
+def report_node_file(w, m, args):
+    w('test:/// node file (%.1f MB, %d domains), libvirt in-process; every '
+      'open, so every virsh run, parses the whole file:' % (
+          m['size'] / 1e6, args.domains))
+    report_runs(w, m['runs'])
+    b = m['baseline']
+    best = min(r['ours'] for r in m['runs'])
+    w('  naive alternative, virsh list + %d x virsh dumpxml%s: %.0f s, '
+      '%.0fx the CLI' % (
+          b['domains'], ' (extrapolated from %d)' % b['dumpxml_timed']
+          if b['extrapolated'] else '', b['wall'], b['wall'] / best))
     w('')
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('-n', '--domains', type=int, default=1000)
-    parser.add_argument('--repeat', type=int, default=3,
-                        help='runs of the CLI; the fastest counts')
-    parser.add_argument('--baseline-sample', type=int, default=0,
+    parser.add_argument('--runs', type=int, default=5,
+                        help='runs reported, each a ratio (default 5)')
+    parser.add_argument('--attempts', type=int, default=3,
+                        help='attempts per side per run; the fastest '
+                             'counts (default 3)')
+    parser.add_argument('--baseline-sample', type=int, default=100,
                         metavar='K',
-                        help='time only K dumpxml calls of each baseline '
-                             'and extrapolate (default: all)')
-    parser.add_argument('--no-daemon', action='store_true',
-                        help='skip the scenario through a private libvirtd')
-    parser.add_argument('--keep', metavar='DIR',
-                        help='write the node file here and keep it')
+                        help='time K virsh dumpxml calls and extrapolate '
+                             '(0: all; default 100)')
+    parser.add_argument('--no-qemu', action='store_true',
+                        help='skip the private qemu-driver libvirtd')
+    parser.add_argument('--no-node-file', action='store_true',
+                        help='skip the test:/// node file')
     args = parser.parse_args()
     if not shutil.which('virsh'):
         sys.exit('virsh not found: apt-get install libvirt-clients')
@@ -617,62 +512,32 @@ def main():
     def log(message):
         print(message, file=sys.stderr, flush=True)
 
+    # As pip does at install time: the tree's modules are not compiled
+    # again in every measured process.
+    compileall.compile_dir(os.path.join(REPO, 'nova_domain_meta'),
+                           quiet=1)
+    texts = fixture_texts()
     load_before = '%.2f %.2f %.2f' % os.getloadavg()
-    tmpdir = args.keep or tempfile.mkdtemp(prefix='bench-cli-')
-    os.makedirs(tmpdir, exist_ok=True)
-    path = os.path.join(tmpdir, 'node-%d.xml' % args.domains)
-    mix = write_node_file(path, args.domains)
-    log('node file: %s (%d domains, %.1f MB, from %s)' % (
-        path, args.domains, os.path.getsize(path) / 1e6, ', '.join(mix)))
-
-    with Timer() as imported:
-        from nova_domain_meta.cmd import cli
-        from nova_domain_meta import inventory
-    imports = time_imports(args.repeat)
-
-    results = []
-    if not args.no_daemon and shutil.which('libvirtd'):
-        daemon = PrivateDaemon(tmpdir)
-        try:
-            log('scenario: private libvirtd (test driver over a socket)')
-            daemon.start()
-            count = daemon.populate(path)
-            results.append((
-                'Through a libvirt daemon, as on a compute host '
-                '(%s, %d domains)' % (daemon.uri, count),
-                measure(cli, inventory, daemon.uri, args, log, count),
-                'connecting to the daemon'))
-        finally:
-            daemon.stop()
-    log('scenario: test:/// node file, in-process libvirt driver')
-    results.append((
-        'test:/// node file (%.1f MB, %d domains; every libvirt open, so '
-        'every virsh run, re-parses it)' % (
-            os.path.getsize(path) / 1e6, args.domains),
-        measure(cli, inventory, 'test://' + path, args, log, args.domains),
-        'opening test:/// (node file parse)'))
-
     out = []
     w = out.append
-    w('nova-domain-meta list over %d domains vs virsh list + virsh dumpxml '
-      'per domain' % args.domains)
+    w('nova-domain-meta list -f json over %d domains against the floor '
+      '(listAllDomains + XMLDesc + lxml parse of each, one process)'
+      % args.domains)
+    w('domains copied from %s' % ', '.join(name for name, _t in texts))
     w('')
-    for title, m, open_label in results:
-        report(w, title, m, open_label, args.repeat, imports)
-    w('Python start-up + imports of the CLI (new process, best of %d): '
-      '%.3f s wall, %.3f s CPU; in this process: %.3f s wall' % (
-          args.repeat, imports.wall, imports.child_cpu, imported.wall))
-    w('libvirt calls: one virConnectGetAllDomainStats (states of every '
-      'domain), one virDomainGetXMLDesc per domain, %d at a time through '
-      'a daemon. libvirt has no bulk call returning XML or metadata; '
-      'virDomainGetMetadata needs a call per namespace per domain '
-      '(compared above).' % inventory.READ_WORKERS)
+    if not args.no_qemu:
+        log('scenario: private qemu-driver libvirtd')
+        report_qemu(w, measure_qemu(args, texts, log), args)
+    if not args.no_node_file:
+        log('scenario: test:/// node file')
+        with tempfile.TemporaryDirectory(prefix='bench-cli-') as tmpdir:
+            report_node_file(w, measure_node_file(args, texts, tmpdir, log),
+                             args)
     w('machine: %s' % json.dumps(machine_info.describe(), sort_keys=True))
-    w('load average before the run: %s (other work on the machine slows '
-      'both sides)' % load_before)
+    w('load average before the run: %s; other work on the machine slows '
+      'both sides, the CLI more (it needs more CPU: see the CPU columns)'
+      % load_before)
     print('\n'.join(out))
-    if not args.keep:
-        shutil.rmtree(tmpdir, ignore_errors=True)
     return 0
 
 

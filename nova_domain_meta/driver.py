@@ -101,15 +101,24 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
         return collect.nova_instance_element(dmeta)
 
     def _get_guest_config(self, instance, network_info, image_meta,
-                          disk_info, *args, **kwargs):
-        """Nova's guest config plus our own ``<ndm:instance>`` element."""
-        guest = super()._get_guest_config(instance, network_info, image_meta,
-                                          disk_info, *args, **kwargs)
-        self._power_metrics.configure_guest(guest, instance)
-        element = collect.domain_meta_element(
-            instance, network_info, disk_info.get('mapping'),
-            kwargs.get('context'),
-            shares=self._power_metrics.records(instance))
+                          disk_info, rescue=None, block_device_info=None,
+                          context=None, mdevs=None, accel_info=None,
+                          share_info=None, old_guest=None):
+        """Nova's guest config plus our own ``<ndm:instance>`` element.
+
+        Block device mappings come from the ``block_device_info`` Nova
+        passed, not from another read of the database.
+        """
+        with collect.known_mappings(
+                instance, collect.mappings_in(block_device_info)):
+            guest = super()._get_guest_config(
+                instance, network_info, image_meta, disk_info, rescue,
+                block_device_info, context, mdevs, accel_info, share_info,
+                old_guest)
+            self._power_metrics.configure_guest(guest, instance)
+            element = collect.domain_meta_element(
+                instance, network_info, disk_info.get('mapping'), context,
+                shares=self._power_metrics.records(instance))
         if element is not None:
             guest.metadata.append(element)
         return guest
@@ -161,6 +170,14 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
         # Also how Nova powers a guest on and restarts guests at host boot.
         with self._stable_hardware.redefining(instance):
             return super()._hard_reboot(context, instance, *args, **kwargs)
+
+    def migrate_disk_and_power_off(self, context, instance, *args, **kwargs):
+        # Nova moves the instance directory aside and, on a revert, back:
+        # the layout saved now, hot-plugged devices included, returns with
+        # it (what a revert saves before the move back is thrown away).
+        self._stable_hardware.remember(instance)
+        return super().migrate_disk_and_power_off(context, instance, *args,
+                                                  **kwargs)
 
     # Operations after which the existing domain's metadata is refreshed,
     # live and persistent.  spawn is one of them: Nova records default

@@ -22,15 +22,22 @@ type.  Guests notice (Windows re-activates, offlines volumes).
 This module carries the old layout over to the new definition:
 
 * the *layout* is the domain's last definition, saved in the instance
-  directory (:data:`LAYOUT_FILE`) after every define and just before every
-  redefinition, so that it survives a redefinition that failed half way;
+  directory (:data:`LAYOUT_FILE`) after every define, just before every
+  redefinition and before a resize or cold migration moves the directory
+  aside, so that it survives a redefinition that failed half way and comes
+  back with the directory when a resize is reverted;
+* a layout that is not this domain's definition (unreadable, truncated,
+  another domain's) is not used at all;
 * each device of the new definition is matched to its old self by a stable
   identity (:func:`device_key`) and gets the old ``<address>``;
-* the versioned machine type is kept when the host still offers it;
+* the versioned machine type replaces the alias Nova asked for (``pc``,
+  ``q35``) when the host still offers it; a versioned type Nova asks for
+  (set with ``nova-manage libvirt update_machine_type``, an image property
+  or ``[libvirt] hw_machine_type``) is the operator's choice and wins;
 * anything that would make that unsafe (a disk moved to another bus, a
   changed device model, an address already taken, a machine type the host
-  lost) falls back to libvirt's assignment for the devices concerned, with
-  a WARNING naming them.
+  lost, another machine family) falls back to libvirt's assignment for the
+  devices concerned, with a WARNING naming them.
 """
 
 import collections
@@ -44,6 +51,7 @@ from nova.virt.libvirt import utils as libvirt_utils
 from oslo_log import log as logging
 
 from nova_domain_meta import conf
+from nova_domain_meta import machine_types
 from nova_domain_meta import metadata
 from nova_domain_meta.metadata import domain_meta
 
@@ -69,6 +77,16 @@ class Outcome:
     new: list = dataclasses.field(default_factory=list)
     machine: str = None
     machine_kept: bool = False
+    #: The old machine type when Nova asked for another one, which won.
+    machine_replaced: str = None
+
+
+class UnusableLayout(ValueError):
+    """The saved layout is not a definition of the domain redefined."""
+
+
+# Never resolve entities or fetch anything while reading a saved layout.
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 
 
 def _source(disk):
@@ -191,17 +209,73 @@ def layout_devices(root):
     return found
 
 
+def parse_layout(layout, uuid):
+    """Return the root of a saved layout if it defines domain ``uuid``.
+
+    :raises UnusableLayout: it is not well-formed XML (truncated, garbage)
+        or not a definition of that domain (another domain's, from a
+        copied or restored instance directory, whose devices would hand
+        their addresses to ours by ordinal or controller index)
+    """
+    if isinstance(layout, str):
+        layout = layout.encode('utf-8')
+    try:
+        root = etree.fromstring(layout, _PARSER)
+    except etree.XMLSyntaxError as e:
+        raise UnusableLayout('not well-formed XML: %s' % e)
+    if root.tag != 'domain':
+        raise UnusableLayout('not a domain definition but <%s>'
+                             % str(root.tag)[:40])
+    found = (root.findtext('uuid') or '').strip().lower()
+    if not found or found != (uuid or '').strip().lower():
+        raise UnusableLayout('the definition of domain %s, not of this one'
+                             % (found[:40] or '(none)'))
+    return root
+
+
 def preserve(new_xml, old_xml, offered_machines):
     """Return ``(xml, Outcome)``: ``new_xml`` with ``old_xml``'s hardware.
 
-    :param offered_machines: machine types the host can run now, or None
-        when unknown (then the old machine type is kept as it is)
+    :param offered_machines: ``{machine type: the type it is an alias of,
+        or None}`` the host can run now, or None when unknown (then the
+        old machine type replaces any alias as it is)
+    :raises UnusableLayout: ``old_xml`` is not a definition of the domain
+        ``new_xml`` defines
     """
     new_root = etree.fromstring(new_xml)
-    old_root = etree.fromstring(old_xml)
+    old_root = parse_layout(old_xml, new_root.findtext('uuid'))
     outcome = Outcome()
-    old_devices = layout_devices(old_root)
 
+    old_type = old_root.find('os/type')
+    new_type = new_root.find('os/type')
+    old_machine = old_type.get('machine') if old_type is not None else None
+    if new_type is not None and old_machine:
+        requested = new_type.get('machine')
+        machine, why = machine_types.choose(old_machine, requested,
+                                            offered_machines)
+        if why:
+            outcome.reassigned.append(('machine', why))
+        if machine:
+            new_type.set('machine', machine)
+        outcome.machine = machine
+        outcome.machine_kept = machine == old_machine
+        if machine != old_machine and machine == requested and not why:
+            outcome.machine_replaced = old_machine
+        if not machine_types.same_chipset(old_machine, machine,
+                                          offered_machines):
+            # Addresses on another chipset (i440fx has no PCIe root ports)
+            # may not even be valid on this one.
+            outcome.reassigned.append(
+                ('layout', 'machine type %s replaced by %s of another family'
+                 % (old_machine, machine)))
+            return etree.tostring(new_root, encoding='unicode'), outcome
+
+    _carry_addresses(new_root, layout_devices(old_root), outcome)
+    return etree.tostring(new_root, encoding='unicode'), outcome
+
+
+def _carry_addresses(new_root, old_devices, outcome):
+    """Give each device of ``new_root`` its old address where safe."""
     taken = collections.Counter()
     plan = []
     ordinals = collections.Counter()
@@ -235,20 +309,6 @@ def preserve(new_xml, old_xml, offered_machines):
         device.append(_copy(old_address))
         outcome.preserved.append(key)
 
-    old_type = old_root.find('os/type')
-    new_type = new_root.find('os/type')
-    if old_type is not None and new_type is not None and \
-            old_type.get('machine'):
-        machine = old_type.get('machine')
-        if offered_machines is None or machine in offered_machines:
-            new_type.set('machine', machine)
-            outcome.machine_kept = True
-        else:
-            outcome.reassigned.append(
-                ('machine', 'machine type %s no longer offered' % machine))
-        outcome.machine = new_type.get('machine')
-    return etree.tostring(new_root, encoding='unicode'), outcome
-
 
 def _copy(element):
     clone = etree.fromstring(etree.tostring(element))
@@ -271,27 +331,12 @@ def save_layout(instance_dir, domain_xml):
 
 
 def load_layout(instance_dir):
-    """Return the saved layout XML, or None when there is none."""
+    """Return the saved layout as bytes, or None when there is none."""
     try:
-        with open(layout_path(instance_dir)) as f:
+        with open(layout_path(instance_dir), 'rb') as f:
             return f.read()
     except FileNotFoundError:
         return None
-
-
-def _offered_machines(host):
-    """Return every machine type name the host's libvirt reports, or None."""
-    names = set()
-    for guest in host.get_capabilities().guests:
-        domains = list(guest.domains.values())
-        if guest.default_domain is not None:
-            domains.append(guest.default_domain)
-        for domain in domains:
-            for name, machine in domain.machines.items():
-                names.add(name)
-                if getattr(machine, 'canonical', None):
-                    names.add(machine.canonical)
-    return names or None
 
 
 def _with_record(domain_xml, outcome):
@@ -365,19 +410,31 @@ class StableHardware(object):
                          instance=instance)
                 return domain_xml
             new_xml, outcome = preserve(domain_xml, old,
-                                        _offered_machines(self._host))
+                                        machine_types.offered(self._host))
+        except UnusableLayout as e:
+            LOG.warning('The saved hardware layout is not usable (%s); '
+                        'libvirt assigns every address anew', e,
+                        instance=instance)
+            return _with_record(domain_xml, Outcome(
+                reassigned=[('layout', 'saved layout not usable: %s' % e)]))
         except Exception:
             LOG.warning('Could not keep the previous hardware layout; '
                         'libvirt assigns it anew', instance=instance,
                         exc_info=True)
             return domain_xml
         for key, why in outcome.reassigned:
-            LOG.warning('%(device)s gets a new address from libvirt: '
-                        '%(why)s', {'device': key, 'why': why},
-                        instance=instance)
-        LOG.info('Kept the addresses of %(count)d devices and machine type '
-                 '%(machine)s from the previous definition; %(new)d new '
-                 'devices', {'count': len(outcome.preserved),
-                             'machine': outcome.machine,
-                             'new': len(outcome.new)}, instance=instance)
+            LOG.warning('Not kept from the previous definition: %(device)s '
+                        '(%(why)s); libvirt assigns it anew',
+                        {'device': key, 'why': why}, instance=instance)
+        if outcome.machine_replaced:
+            LOG.info('Machine type %(new)s, as Nova asks, replaces %(old)s '
+                     'of the previous definition',
+                     {'new': outcome.machine,
+                      'old': outcome.machine_replaced}, instance=instance)
+        LOG.info('Kept the addresses of %(count)d devices from the '
+                 'previous definition, %(new)d devices are new; machine '
+                 'type %(machine)s', {'count': len(outcome.preserved),
+                                      'machine': outcome.machine,
+                                      'new': len(outcome.new)},
+                 instance=instance)
         return _with_record(new_xml, outcome)

@@ -19,23 +19,18 @@ every operation that changes the instance without redefining the domain;
 the reconciler calls it for changes the driver never hears about.
 """
 
-import hashlib
+import json
 
 from oslo_log import log as logging
 
 from nova_domain_meta import conf
+from nova_domain_meta.metadata import builder
 from nova_domain_meta.metadata import collect
 from nova_domain_meta.metadata import writer
 from nova_domain_meta import version
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
-
-# Block device mapping fields the builders read.
-_BDM_FIELDS = ('device_name', 'source_type', 'destination_type', 'volume_id',
-               'image_id', 'snapshot_id', 'boot_index', 'volume_size',
-               'disk_bus', 'device_type', 'attachment_id',
-               'delete_on_termination', 'guest_format', 'tag', 'no_device')
 
 
 def expected_elements(driver, instance, network_info, domain_xml,
@@ -55,8 +50,9 @@ def expected_elements(driver, instance, network_info, domain_xml,
     for bdm in bdms:
         if volume_overrides and bdm.device_name in volume_overrides:
             bdm.volume_id = volume_overrides[bdm.device_name]
-    elements = [collect.nova_instance_element(
-        driver.get_instance_driver_metadata(instance, network_info))]
+    with collect.known_mappings(instance, bdms):
+        elements = [collect.nova_instance_element(
+            driver.get_instance_driver_metadata(instance, network_info))]
     domain = writer.domain_root(domain_xml)
     # A driver class (as benchmarks pass) has no share configuration.
     power_metrics = getattr(driver, '_power_metrics', None)
@@ -69,35 +65,59 @@ def expected_elements(driver, instance, network_info, domain_xml,
     return elements
 
 
-def inputs_fingerprint(instance, bdms):
-    """Return a digest of every input :func:`expected_elements` reads.
+_instance_fields = builder.field_reader(
+    'uuid', 'display_name', 'hostname', 'availability_zone', 'created_at',
+    'key_name', 'image_ref', 'user_id', 'project_id', 'vm_state',
+    'system_metadata', 'flavor')
+_flavor_fields = builder.field_reader(
+    'name', 'flavorid', 'memory_mb', 'vcpus', 'root_gb', 'ephemeral_gb',
+    'swap', 'extra_specs')
 
-    Two equal fingerprints mean the same elements would be built, so the
+
+# Plain C encoding: NetworkInfo.json() (oslo's jsonutils) costs more.
+_NETWORK_INFO_JSON = json.JSONEncoder(check_circular=False, default=repr)
+
+
+def _loaded(obj, name):
+    """Return field ``name`` of ``obj`` if it is loaded, else None."""
+    return obj.__dict__.get('_obj_' + name)
+
+
+def inputs_fingerprint(instance, bdms):
+    """Return a value equal for equal inputs of :func:`expected_elements`.
+
+    Equal fingerprints mean the same elements would be built, so the
     reconciler need not build them again for a domain whose held metadata
-    did not change either.  Keep it in step with the builders.
+    did not change either.  What every instance of the host shares
+    (configuration, versions) is in :func:`host_fingerprint`.  Keep it in
+    step with the builders.
+
+    The reconciler takes one of every instance on every pass, so this is
+    a plain tuple compared with ``==``, not a digest of its ``repr``.
     """
-    flavor = instance.flavor
-    cache = instance.info_cache if instance.obj_attr_is_set('info_cache') \
-        else None
-    network_info = cache.network_info if cache is not None else None
-    tags = instance.tags if instance.obj_attr_is_set('tags') else None
-    parts = (
-        instance.uuid, instance.display_name, instance.hostname,
-        instance.availability_zone, instance.created_at, instance.key_name,
-        instance.image_ref, instance.user_id, instance.project_id,
-        instance.vm_state, sorted((instance.system_metadata or {}).items()),
-        (flavor.name, flavor.flavorid, flavor.memory_mb, flavor.vcpus,
-         flavor.root_gb, flavor.ephemeral_gb, flavor.swap,
-         sorted((flavor.extra_specs or {}).items())),
-        None if tags is None else sorted(t.tag for t in tags),
-        None if network_info is None else network_info.json(),
-        [tuple(getattr(b, f, None) for f in _BDM_FIELDS) for b in bdms],
-        CONF.host, CONF.domain_meta.max_value_length,
-        CONF.domain_meta.max_items, CONF.domain_meta.image_properties,
-        version.version_string(),
+    *fields, sysmeta, flavor = _instance_fields(instance)
+    *flavor_fields, extra_specs = _flavor_fields(flavor)
+    cache = _loaded(instance, 'info_cache')
+    network_info = _loaded(cache, 'network_info') if cache else None
+    tags = _loaded(instance, 'tags')
+    return (
+        tuple(fields),
+        tuple(sorted((sysmeta or {}).items())),
+        tuple(flavor_fields),
+        tuple(sorted((extra_specs or {}).items())),
+        None if tags is None else tuple(sorted(
+            tag.tag for tag in tags.objects)),
+        None if network_info is None else _NETWORK_INFO_JSON.encode(
+            network_info),
+        tuple([builder.bdm_fields(bdm) for bdm in bdms]),
     )
-    return hashlib.sha256(
-        repr(parts).encode('utf-8', 'surrogatepass')).digest()
+
+
+def host_fingerprint():
+    """Return what every instance's elements depend on alike."""
+    return (CONF.host, CONF.domain_meta.max_value_length,
+            CONF.domain_meta.max_items, CONF.domain_meta.image_properties,
+            version.version_string())
 
 
 def refresh(driver, instance, network_info=None, reason='', **kwargs):

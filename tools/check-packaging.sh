@@ -60,7 +60,8 @@ for name in zipfile.ZipFile(wheel).namelist():
     problems.append('unexpected file in the wheel: %s' % name)
 names = zipfile.ZipFile(wheel).namelist()
 for needed in ('nova/virt/domain_meta.py',
-               'nova_domain_meta/metadata/schemas/domain-meta-1.0.rng'):
+               'nova_domain_meta/metadata/schemas/domain-meta-1.0.rng',
+               'nova_domain_meta/metadata/schemas/nova-instance-1.1.rng'):
     if needed not in names:
         problems.append('missing from the wheel: %s' % needed)
 members = {m.split('/', 1)[1] for m in tarfile.open(sdist).getnames()

@@ -20,16 +20,13 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
-# Debian packages.  Their maintainer scripts must not start MariaDB,
-# RabbitMQ or Open vSwitch on the host: allowed only where invoke-rc.d is
-# blocked (a policy-rc.d saying no, or no init system), as in containers.
-packages=$(awk '!/^#/ && /\[.*\<cloud\>.*\]/ { print $1 }' bindep.txt)
-missing=()
-for pkg in $packages; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" \
-        || missing+=("$pkg")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
+# Debian packages: bindep.txt's "cloud" profile, which .ci/run has
+# installed already (tools/bootstrap.sh test cloud ...); a developer's
+# `tox -e cloud` may find some missing.  Their maintainer scripts must not
+# start MariaDB, RabbitMQ or Open vSwitch on the host: installed here only
+# where invoke-rc.d is blocked (a policy-rc.d saying no, or no init
+# system), as in containers.
+if ! bash tools/install-packages.sh --check cloud; then
     policy=101
     if [ -x /usr/sbin/policy-rc.d ]; then
         /usr/sbin/policy-rc.d mariadb start >/dev/null 2>&1 || policy=$?
@@ -37,15 +34,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
         policy=0
     fi
     if [ "$policy" != 101 ]; then
-        echo "cloud-tier: FAILED: installing ${missing[*]} would start" \
-            "system services (invoke-rc.d is not blocked by a policy-rc.d);" \
-            "install them first with services disabled" >&2
+        echo "cloud-tier: FAILED: installing bindep.txt's cloud packages" \
+            "would start system services (invoke-rc.d is not blocked by a" \
+            "policy-rc.d); install them first with services disabled" >&2
         exit 1
     fi
-    echo "cloud-tier: installing Debian packages: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    bash tools/install-packages.sh cloud
 fi
 
 # Python packages, from the wheelhouse when it has them all.

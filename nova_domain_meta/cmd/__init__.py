@@ -10,7 +10,22 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Command-line tools shipped with nova-domain-meta."""
+"""The ``nova-domain-meta`` command and the read model behind it.
+
+The read model (no cliff, no Nova; other tools may import it):
+
+* :mod:`.connection`: the read-only libvirt connection;
+* :mod:`.fetch`: every domain and its XML, several calls in flight;
+* :mod:`.domain`: one domain's XML parsed, and which metadata it carries;
+* :mod:`.facts`: what the metadata says, one helper per fact;
+* :mod:`.list_columns`, :mod:`.show_fields`: what ``list`` and ``show``
+  show, as plain values;
+* :mod:`.checks`, :mod:`.versions`: what ``check`` reports;
+* :mod:`.errors`: what can go wrong, in the operator's words.
+
+The command line: :mod:`.cli` (the cliff application), :mod:`.commands`
+and :mod:`.formatting` (how values look in tables and JSON).
+"""
 
 import warnings
 

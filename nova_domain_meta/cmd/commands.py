@@ -12,9 +12,11 @@
 
 """The ``list``, ``show`` and ``check`` commands of ``nova-domain-meta``.
 
-All reading and judging is done by :mod:`nova_domain_meta.inventory`; this
-module only turns its plain values into cliff columns and its errors into
-one-line messages and exit statuses:
+The read model next to this module does all reading and judging
+(:mod:`.fetch`, :mod:`.list_columns`, :mod:`.show_fields`, :mod:`.checks`);
+the commands only turn its plain values into cliff columns
+(:mod:`.formatting`) and its errors into one-line messages and exit
+statuses:
 
 * 0: success (``check``: every Nova domain's metadata is fine);
 * 1: ``check`` found missing, stale or invalid metadata;
@@ -24,14 +26,21 @@ one-line messages and exit statuses:
 Tracebacks are printed only with ``--debug``.
 """
 
+import io
 import logging
 
-from cliff import columns
 from cliff import help as cliff_help
 from cliff import lister
 from cliff import show
 
-from nova_domain_meta import inventory
+from nova_domain_meta.cmd import checks
+from nova_domain_meta.cmd import errors
+from nova_domain_meta.cmd import facts
+from nova_domain_meta.cmd import fetch
+from nova_domain_meta.cmd import formatting
+from nova_domain_meta.cmd import list_columns
+from nova_domain_meta.cmd import show_fields
+from nova_domain_meta.cmd import versions
 
 LOG = logging.getLogger(__name__)
 
@@ -41,97 +50,6 @@ EXIT_ERROR = 2
 
 CHECK_COLUMNS = ('Name', 'UUID', 'Display Name', 'Metadata', 'Status',
                  'Problems')
-
-
-class _Column(columns.FormattableColumn):
-    """A value shown as ``-`` when missing; JSON and YAML get it as is."""
-
-    def human_readable(self):
-        if self._value is None or self._value in ('', [], {}):
-            return '-'
-        return self._human()
-
-    def _human(self):
-        return str(self._value)
-
-    def __lt__(self, other):
-        # Sorting (--sort-column) must survive missing values.
-        if not isinstance(other, columns.FormattableColumn):
-            return NotImplemented
-        return self.human_readable() < other.human_readable()
-
-
-class TextColumn(_Column):
-    """A single value."""
-
-
-class ListColumn(_Column):
-    """A list of values, comma separated in tables."""
-
-    def _human(self):
-        return ', '.join(str(v) for v in self._value)
-
-
-class DictColumn(_Column):
-    """A mapping, ``key='value'`` pairs in tables (unset ones left out)."""
-
-    def _human(self):
-        return ', '.join("%s='%s'" % (k, v)
-                         for k, v in sorted(self._value.items())
-                         if v is not None) or '-'
-
-
-class DictListColumn(_Column):
-    """A list of mappings, one line each in tables."""
-
-    def _human(self):
-        return '\n'.join(
-            ' '.join('%s=%s' % (k, _flat(v)) for k, v in item.items()
-                     if v not in (None, '', []))
-            for item in self._value)
-
-
-class LinesColumn(ListColumn):
-    """A list of sentences, one line each in tables."""
-
-    def _human(self):
-        return '\n'.join(str(v) for v in self._value)
-
-
-class RootColumn(_Column):
-    """``{'type': ..., 'id': ...}``, ``image <uuid>`` in tables."""
-
-    def _human(self):
-        return '%s %s' % (self._value.get('type'),
-                          self._value.get('id') or '(unknown)')
-
-
-def _flat(value):
-    if isinstance(value, list):
-        return ','.join(str(v) for v in value)
-    return value
-
-
-# Columns whose type their value alone does not tell.
-_COLUMN_TYPES = {
-    'Root': RootColumn,
-    'root': RootColumn,
-    'Problems': LinesColumn,
-    'problems': LinesColumn,
-}
-
-
-def _column(name, value):
-    """Wrap a plain value from :mod:`inventory` in the right column type."""
-    if name in _COLUMN_TYPES and value is not None:
-        return _COLUMN_TYPES[name](value)
-    if isinstance(value, list):
-        if value and isinstance(value[0], dict):
-            return DictListColumn(value)
-        return ListColumn(value)
-    if isinstance(value, dict):
-        return DictColumn(value)
-    return TextColumn(value)
 
 
 class _OwnEpilog(object):
@@ -170,12 +88,12 @@ class HelpCommand(_OwnEpilog, cliff_help.HelpCommand):
 
 
 class _ReadsLibvirt(_OwnEpilog):
-    """Turn the inventory's errors into a message and exit status 2."""
+    """Turn reading errors into a message and exit status 2."""
 
     def run(self, parsed_args):
         try:
             return super().run(parsed_args)
-        except inventory.InventoryError as e:
+        except errors.ReadError as e:
             LOG.error('%s', e)
             return EXIT_ERROR
         except BrokenPipeError:
@@ -190,9 +108,39 @@ class _ReadsLibvirt(_OwnEpilog):
                           'details)', e)
             return EXIT_ERROR
 
+    def produce_output(self, parsed_args, column_names, data):
+        # cliff's formatters write piece by piece (JSON: one write per
+        # token, 70,000 for a thousand domains); a terminal makes a
+        # system call of each line, an unbuffered stdout
+        # (PYTHONUNBUFFERED) of each piece.  Format into memory, write
+        # once.
+        stdout = self.app.stdout
+        self.app.stdout = formatted = io.StringIO()
+        try:
+            result = super().produce_output(parsed_args, column_names, data)
+        finally:
+            self.app.stdout = stdout
+        stdout.write(formatted.getvalue())
+        return result
+
+    def cell_maker(self, parsed_args):
+        """Return ``cell(name, value)``: what cliff gets for each value.
+
+        Columns (:mod:`.formatting`) for tables and the like.  JSON and
+        YAML print a plain value exactly as its column would, so ``list``
+        skips fourteen thousand column objects for a thousand domains;
+        sorting (which orders missing values through the columns) and
+        command hooks (which may expect columns) still get columns.
+        """
+        exact = formatting.exact(parsed_args)
+        if exact and not getattr(parsed_args, 'sort_columns', None) \
+                and not any(True for _hook in self._hooks):
+            return lambda name, value: value
+        return lambda name, value: formatting.column(name, value, exact)
+
     def domains(self):
         """Every readable domain; warn about those that vanished."""
-        listing = inventory.read_domains(self.app.connection())
+        listing = fetch.read_domains(self.app.connection())
         for name in listing.vanished:
             LOG.warning('Domain %s disappeared while being read; skipped.',
                         name)
@@ -244,26 +192,27 @@ class ListDomains(_ReadsLibvirt, lister.Lister):
         cliff leaves those out.
         """
         if not parsed_args.columns or any(True for _hook in self._hooks):
-            return inventory.LIST_COLUMNS
+            return list_columns.LIST_COLUMNS
         named = {self._normalize_column_name(c)
                  for c in parsed_args.columns + parsed_args.sort_columns}
-        return tuple(c for c in inventory.LIST_COLUMNS
+        return tuple(c for c in list_columns.LIST_COLUMNS
                      if self._normalize_column_name(c) in named)
 
     def take_action(self, parsed_args):
         needed = self.columns_needed(parsed_args)
+        cell = self.cell_maker(parsed_args)
         rows = []
         for domain in self.domains():
-            if not inventory.matches(
+            if not list_columns.matches(
                     domain, project=parsed_args.project,
                     user=parsed_args.user, flavor_ref=parsed_args.flavor,
                     ip=parsed_args.ip, name=parsed_args.name,
                     nova_only=parsed_args.nova_only):
                 continue
-            row = inventory.list_row(domain, needed)
-            rows.append(tuple(_column(c, row[c]) if c in row else None
-                              for c in inventory.LIST_COLUMNS))
-        return inventory.LIST_COLUMNS, rows
+            row = list_columns.list_row(domain, needed)
+            rows.append(tuple(cell(c, row[c]) if c in row else None
+                              for c in list_columns.LIST_COLUMNS))
+        return list_columns.LIST_COLUMNS, rows
 
 
 class ShowDomain(_ReadsLibvirt, show.ShowOne):
@@ -284,13 +233,13 @@ class ShowDomain(_ReadsLibvirt, show.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        domain = inventory.find_domain(self.app.connection(),
-                                       parsed_args.domain)
-        problems = inventory.check_domain(
-            domain, inventory.running_nova_version(),
-            inventory.running_plugin_version())
-        fields = inventory.show_fields(domain, problems)
-        return tuple(fields), tuple(_column(name, value)
+        domain = fetch.find_domain(self.app.connection(), parsed_args.domain)
+        problems = checks.check_domain(
+            domain, versions.running_nova_version(),
+            versions.running_plugin_version())
+        fields = show_fields.show_fields(domain, problems)
+        exact = formatting.exact(parsed_args)
+        return tuple(fields), tuple(formatting.column(name, value, exact)
                                     for name, value in fields.items())
 
 
@@ -324,21 +273,22 @@ class CheckDomains(_ReadsLibvirt, lister.Lister):
 
     def take_action(self, parsed_args):
         nova_version = (parsed_args.nova_version or
-                        inventory.running_nova_version())
+                        versions.running_nova_version())
         plugin_version = (parsed_args.plugin_version or
-                          inventory.running_plugin_version())
+                          versions.running_plugin_version())
         self.problems_found = False
+        exact = formatting.exact(parsed_args)
         rows = []
         for domain in self.domains():
-            problems = inventory.check_domain(domain, nova_version,
-                                              plugin_version)
+            problems = checks.check_domain(domain, nova_version,
+                                           plugin_version)
             self.problems_found = self.problems_found or bool(problems)
             if not problems and not parsed_args.show_all:
                 continue
-            row = (domain.name, domain.uuid, inventory.display_name(domain),
-                   domain.kind, inventory.status(domain, problems),
+            row = (domain.name, domain.uuid, facts.display_name(domain),
+                   domain.kind, checks.status(domain, problems),
                    [str(p) for p in problems])
-            rows.append(tuple(_column(name, value)
+            rows.append(tuple(formatting.column(name, value, exact)
                               for name, value in zip(CHECK_COLUMNS, row)))
         return CHECK_COLUMNS, rows
 

@@ -82,6 +82,23 @@ domains that differ, live and persistent. It skips domains that are not
 Nova's and instances with an operation in progress. Writes are logged at
 INFO, checks at DEBUG.
 """),
+    cfg.IntOpt(
+        'reconcile_full_pass_every',
+        default=10,
+        min=1,
+        help="""
+Every how many reconciler passes the metadata libvirt holds is read for
+every domain; 1 reads it on every pass.
+
+In between, a pass reads only the domains libvirt reported a change of
+(metadata changed, domain defined, started, stopped...) and those whose
+instance changed in Nova's database, and leaves every other domain
+alone without a single libvirt call. Besides these periodic full passes,
+a pass reads every domain after nova-compute (re)connects to libvirt,
+after a pass that met an error, and whenever libvirt cannot deliver
+events. With the default ``reconcile_interval`` of 60 s, a change made
+behind Nova's back whose event was lost is repaired within 10 minutes.
+"""),
 ]
 
 hardware_opts = [

@@ -12,14 +12,26 @@
 
 """Gather what the builders need from Nova, and never let it fail a guest.
 
-The builders are pure; this module does the fetching (block device
+The builders are pure; this module finds their inputs (block device
 mappings, configuration) and turns any error into a logged warning: a
 metadata problem must never fail a boot, a reboot or any other instance
 operation.
+
+Block device mappings come from what Nova already handed the driver
+whenever it did: Nova builds ``block_device_info`` from the instance's
+mappings right before it asks for the domain XML, and in nova-compute a
+second read from the database is an RPC to nova-conductor.  Only where
+Nova passes none (a legacy rescue, Nova's own metadata refresh after an
+interface attach or detach) are they read from the database.
 """
+
+import contextlib
+import contextvars
+import copy
 
 from nova import context as nova_context
 from nova import objects
+from nova.virt.libvirt import config as nova_config
 from oslo_log import log as logging
 
 from nova_domain_meta import conf
@@ -27,6 +39,14 @@ from nova_domain_meta.metadata import builder
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
+
+# (instance uuid, mappings) Nova passed the driver call in progress, for
+# get_instance_driver_metadata, which Nova calls with the instance only.
+_KNOWN_MAPPINGS = contextvars.ContextVar('nova_domain_meta_known_mappings',
+                                         default=None)
+
+# block_device_info keys holding lists of DriverBlockDevice objects.
+_BLOCK_DEVICE_INFO_LISTS = ('image', 'ephemerals', 'block_device_mapping')
 
 
 def _limits():
@@ -41,12 +61,75 @@ def block_device_mappings(instance, context=None):
         ctxt, instance.uuid)
 
 
+def mappings_in(block_device_info):
+    """Return the BlockDeviceMapping objects inside ``block_device_info``.
+
+    Nova's ``driver.get_block_device_info`` wraps every mapping of the
+    instance but ``no_device`` ones in a DriverBlockDevice (image, swap,
+    ephemerals, volumes with connection info).  Returns None when
+    ``block_device_info`` is missing or not in that form, so the caller
+    reads the database instead.
+    """
+    if not block_device_info or 'image' not in block_device_info:
+        return None
+    drivers = [d for key in _BLOCK_DEVICE_INFO_LISTS
+               for d in block_device_info.get(key) or ()]
+    if block_device_info.get('swap'):
+        drivers.append(block_device_info['swap'])
+    bdms = [getattr(d, '_bdm_obj', None) for d in drivers]
+    if any(b is None for b in bdms):
+        return None
+    return bdms
+
+
+@contextlib.contextmanager
+def known_mappings(instance, bdms):
+    """Make ``bdms`` the instance's mappings for the calls made inside.
+
+    ``None`` means not known: the calls read the database.
+    """
+    token = _KNOWN_MAPPINGS.set((instance.uuid, bdms))
+    try:
+        yield bdms
+    finally:
+        _KNOWN_MAPPINGS.reset(token)
+
+
+def _mappings(instance, context=None):
+    """Return the instance's mappings: those known, else the database's."""
+    known = _KNOWN_MAPPINGS.get()
+    if known is not None and known[0] == instance.uuid and \
+            known[1] is not None:
+        return known[1]
+    return block_device_mappings(instance, context)
+
+
+class Formatted(nova_config.LibvirtConfigObject):
+    """A metadata element formatted once, where a failure can be handled.
+
+    lxml refuses some values only when the element is formatted; that must
+    happen here, not later while Nova writes the domain.  Nova gets a copy
+    of the same XML each time it formats this object, without building it
+    again.  ``element`` is the metadata object itself.
+    """
+
+    def __init__(self, element):
+        super().__init__(root_name=element.root_name,
+                         ns_prefix=element.ns_prefix,
+                         ns_uri=element.ns_uri)
+        self.element = element
+        self._node = element.format_dom()
+
+    def format_dom(self):
+        return copy.copy(self._node)
+
+
 def corrected_driver_metadata(dmeta, instance):
     """Return ``dmeta`` with Nova's gaps closed, or unchanged on error."""
     try:
         bdms = None
         if dmeta.root_type == 'volume':
-            bdms = block_device_mappings(instance)
+            bdms = _mappings(instance)
         return builder.corrected_driver_metadata(dmeta, instance, bdms)
     except Exception:
         LOG.warning('Could not complete the driver metadata; using what '
@@ -57,34 +140,29 @@ def corrected_driver_metadata(dmeta, instance):
 def nova_instance_element(dmeta):
     """Return ``<nova:instance>`` for ``dmeta``; never raises."""
     try:
-        meta = builder.build_nova_instance(dmeta, _limits())
-        # Serialise once here: a value lxml refuses must fail now, where it
-        # can be handled, not later while Nova writes the domain.
-        meta.format_dom()
-        return meta
+        return Formatted(builder.build_nova_instance(dmeta, _limits()))
     except Exception:
         LOG.warning('Could not build Nova domain metadata; writing a '
                     'minimal element', instance_uuid=dmeta.instance_meta.uuid,
                     exc_info=True)
-        return builder.minimal_nova_instance(dmeta, _limits())
+        return Formatted(builder.minimal_nova_instance(dmeta, _limits()))
 
 
 def domain_meta_element(instance, network_info, disk_mapping, context=None,
                         bdms=None, hardware=None, shares=()):
     """Return our ``<ndm:instance>`` for ``instance``, or None on error.
 
-    ``bdms`` are read from Nova's database when not given.
+    Without ``bdms``, the mappings known for the call in progress
+    (:func:`known_mappings`) are used, else those in Nova's database.
     """
     try:
         if bdms is None:
-            bdms = block_device_mappings(instance, context)
-        meta = builder.build_domain_meta(
+            bdms = _mappings(instance, context)
+        return Formatted(builder.build_domain_meta(
             instance, network_info, bdms, disk_mapping,
             CONF.host, _limits(),
             with_image_properties=CONF.domain_meta.image_properties,
-            hardware=hardware, shares=shares)
-        meta.format_dom()
-        return meta
+            hardware=hardware, shares=shares))
     except Exception:
         LOG.warning('Could not build nova-domain-meta metadata; the domain '
                     'is defined without it', instance=instance,

@@ -45,11 +45,16 @@ def clean(value, max_length):
     """Return ``value`` as an XML-safe string of at most ``max_length``.
 
     ``None`` stays ``None``.  Characters XML cannot hold become U+FFFD so an
-    operator can see that something was there.
+    operator can see that something was there.  A value that needs no
+    change is returned as it is (a plain string); only a changed one is a
+    :class:`Cleaned` saying what happened.
     """
     if value is None:
         return None
     text = value if isinstance(value, str) else str(value)
+    if len(text) <= max_length and _INVALID_XML_CHARS.search(text) is None:
+        # Nearly every value: no copy, no bookkeeping.
+        return text
     safe, replaced = _INVALID_XML_CHARS.subn(REPLACEMENT, text)
     truncated = len(safe) > max_length
     if truncated:
@@ -68,11 +73,16 @@ def clean_mapping(mapping, max_length, max_items):
     ``max_items`` entries; ``truncated`` says whether entries were dropped.
     Keys are cleaned like values.
     """
-    pairs = sorted(((str(k), v) for k, v in (mapping or {}).items()),
-                   key=lambda kv: kv[0])
+    pairs = sorted(((k if k.__class__ is str else str(k), v)
+                    for k, v in (mapping or {}).items()),
+                   key=_first)
     truncated = len(pairs) > max_items
     return ([(clean(k, max_length), clean(v, max_length))
              for k, v in pairs[:max_items]], truncated)
+
+
+def _first(pair):
+    return pair[0]
 
 
 def clean_list(values, max_length, max_items):

@@ -76,6 +76,9 @@ class FreshnessTestBase(base.DomainMetaTestBase):
             'user': server['user_id'],
             'project': server['tenant_id'],
             'root': server['image']['id'] if server['image'] else None,
+            # An image-backed root disk holds the server's image.
+            'root disk image': (server['image']['id'] if server['image']
+                                else None),
             'ips': ips,
             'volumes': volumes,
             'host': server['OS-EXT-SRV-ATTR:host'],
@@ -97,6 +100,9 @@ class FreshnessTestBase(base.DomainMetaTestBase):
             'project': x(nova, 'string(nova:owner/nova:project/@uuid)'),
             'root': (x(nova, 'string(nova:root/@uuid)')
                      if root_type == 'image' else None),
+            'root disk image': x(
+                ndm, "string(ndm:blockDevices/ndm:blockDevice[@bootIndex='0']"
+                     "[@destination='local']/@image)") or None,
             'ips': {(ip.get('type'), ip.get('address'))
                     for ip in x(nova, 'nova:ports/nova:port/nova:ip')},
             'volumes': {d.get('volume') for d in x(
@@ -216,10 +222,17 @@ class TestFreshness(FreshnessTestBase):
     @covers('rebuild', 'driver')
     def test_rebuild(self):
         server = self._server()
+        old_image = server['image']['id']
         image = self.glance.auto_disk_config_enabled_image['id']
+        self.assertNotEqual(old_image, image)
         server = self._rebuild_server(server, image)
         self.assertEqual(image, self.held_view(server, 'live')['root'])
+        # Nova leaves the root mapping's image_id at the old image; the
+        # disk now holds the new one.
+        self.assertEqual(image,
+                         self.held_view(server, 'live')['root disk image'])
         self.assert_fresh(server)
+        self.assertEqual(0, self.run_reconciler().written)
 
     @covers('shelve/unshelve', 'driver')
     def test_shelve_unshelve(self):

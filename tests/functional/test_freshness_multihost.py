@@ -377,9 +377,8 @@ class TestMultiHostFreshness(MultiHostFreshnessTestBase):
         self.assertEqual(1, self.run_reconciler('compute2').written)
         self.assert_fresh_on(server, 'compute2')
 
-    @covers('evacuate', 'driver')
-    def test_evacuate(self):
-        server = self._server()
+    def _evacuate_running(self, server):
+        """Take compute1 down and evacuate ``server`` to compute2."""
         self._host_down('compute1')
         # Before 2.95 an evacuated server comes back running.
         self.admin_api.microversion = '2.94'
@@ -387,10 +386,28 @@ class TestMultiHostFreshness(MultiHostFreshnessTestBase):
             server, {'host': 'compute2'}, expected_state='ACTIVE',
             expected_host='compute2')
         self.assert_fresh_on(server, 'compute2')
+        return server
+
+    @covers('evacuate', 'driver')
+    def test_evacuate(self):
+        server = self._evacuate_running(self._server())
         self.assertEqual(['prod'], self.held_view(server, 'config')['tags'])
         # compute1 is down; its libvirt still has the old domain.
         self.assert_written_by(server, 'compute1', 'compute1',
                                scopes=['config'])
+
+    @covers('rebuild, then evacuate', 'driver')
+    def test_evacuate_after_rebuild(self):
+        # The destination builds the root disk from the image the server
+        # was rebuilt with, not the one its root mapping still names.
+        server = self._server()
+        image = self.glance.auto_disk_config_enabled_image['id']
+        self.assertNotEqual(server['image']['id'], image)
+        server = self._evacuate_running(
+            self._rebuild_server(server, image))
+        self.assertEqual(image, self.held_view(server, 'config')[
+            'root disk image'])
+        self.assertEqual(0, self.run_reconciler('compute2').written)
 
     @covers('evacuate (stopped, 2.95+)', 'driver')
     def test_evacuate_stopped(self):
@@ -426,7 +443,8 @@ class TestMultiHostMatrixCoverage(testtools.TestCase):
 
     def test_matrix_covers_moves(self):
         self.assertTrue({
-            'live migration', 'evacuate', 'cold migrate confirm',
+            'live migration', 'evacuate', 'rebuild, then evacuate',
+            'cold migrate confirm',
         }.issubset(test_freshness.COVERED), sorted(test_freshness.COVERED))
         for operation in ('live migration', 'evacuate'):
             self.assertEqual('driver', test_freshness.COVERED[operation])

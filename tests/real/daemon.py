@@ -88,7 +88,6 @@ LOG = logging.getLogger(__name__)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-DEPS_SCRIPT = os.path.join(REPO_ROOT, 'tools', 'real-tier-deps.sh')
 CAPS_CACHE = os.path.join(REPO_ROOT, '.cache', 'libvirt-qemu-caps')
 
 LIBVIRTD = '/usr/sbin/libvirtd'
@@ -144,16 +143,42 @@ def _run(argv, **kwargs):
 
 
 def ensure_packages():
-    """Install the tier's Debian packages when a needed file is missing."""
-    missing = [f for f in REQUIRED_FILES if not os.path.exists(f)]
-    if not missing:
-        return
-    LOG.info('missing %s: running %s', missing, DEPS_SCRIPT)
-    _run(['bash', DEPS_SCRIPT])
+    """Fail with the way out when a file the tier runs is missing.
+
+    The tier's Debian packages are listed in bindep.txt (profile ``real``)
+    and installed by the bootstrap before any tier runs; a test never
+    installs packages itself.
+    """
     missing = [f for f in REQUIRED_FILES if not os.path.exists(f)]
     if missing:
-        raise DaemonError('still missing after %s: %s'
-                          % (DEPS_SCRIPT, ', '.join(missing)))
+        raise DaemonError(
+            'missing %s: install the Debian packages of bindep.txt\'s '
+            '"real" profile (bash tools/install-packages.sh real)'
+            % ', '.join(missing))
+
+
+def _exists(lookup, name):
+    try:
+        lookup(name)
+        return True
+    except KeyError:
+        return False
+
+
+def _create_account(lookup, name, argv):
+    """Run ``argv`` to create ``name`` unless it exists, or comes to.
+
+    Each stestr worker prepares its own daemon, so on a fresh machine two
+    of them may create the same account at once; the loser's "already
+    exists" is success.
+    """
+    if _exists(lookup, name):
+        return
+    try:
+        _run(argv)
+    except DaemonError:
+        if not _exists(lookup, name):
+            raise
 
 
 def ensure_accounts():
@@ -164,17 +189,11 @@ def ensure_accounts():
     with ``libvirt-daemon`` but not ``libvirt-daemon-system`` has neither.
     """
     for group in ('kvm', 'libvirt', 'libvirt-qemu'):
-        try:
-            grp.getgrnam(group)
-        except KeyError:
-            _run(['groupadd', '--system', group])
-    try:
-        pwd.getpwnam('libvirt-qemu')
-    except KeyError:
-        _run(['useradd', '--system', '--gid', 'kvm',
-              '--groups', 'libvirt-qemu', '--no-create-home',
-              '--home-dir', '/var/lib/libvirt', '--shell',
-              '/usr/sbin/nologin', 'libvirt-qemu'])
+        _create_account(grp.getgrnam, group, ['groupadd', '--system', group])
+    _create_account(pwd.getpwnam, 'libvirt-qemu', [
+        'useradd', '--system', '--gid', 'kvm', '--groups', 'libvirt-qemu',
+        '--no-create-home', '--home-dir', '/var/lib/libvirt',
+        '--shell', '/usr/sbin/nologin', 'libvirt-qemu'])
 
 
 def kvm_usable():
@@ -396,17 +415,7 @@ class LibvirtDaemonFixture(fixtures.Fixture):
         self.timings['virtlogd'] = time.monotonic() - t0
 
         t0 = time.monotonic()
-        # nsenter without --fork execs libvirtd in place: the PID we hold
-        # is libvirtd's own.
-        self._spawn('libvirtd', [
-            'nsenter', '--target', str(self._procs['virtlogd'].pid),
-            '--mount', '--',
-            LIBVIRTD, '--config', self._path('etc/libvirtd.conf'),
-            '--pid-file', self._path('run/libvirtd.pid')])
-        sock = self._path('sock/libvirt-sock')
-        self._wait_for_path('libvirtd', sock)
-        self.uri = 'qemu:///system?socket=%s' % sock
-        self.conn = self._open()
+        self._start_libvirtd()
         self.timings['libvirtd'] = time.monotonic() - t0
 
         t0 = time.monotonic()
@@ -418,6 +427,44 @@ class LibvirtDaemonFixture(fixtures.Fixture):
                                   self.log_tail()))
         self.timings['capabilities'] = time.monotonic() - t0
         self._save_caps_cache()
+
+    def _start_libvirtd(self):
+        # nsenter without --fork execs libvirtd in place: the PID we hold
+        # is libvirtd's own.  Entering a mount namespace also moves the
+        # root to that namespace's own root, so --root and --wd keep
+        # virtlogd's (ours): in a chroot, libvirtd would otherwise look for
+        # its configuration outside it.
+        self._spawn('libvirtd', [
+            'nsenter', '--target', str(self._procs['virtlogd'].pid),
+            '--mount', '--root', '--wd', '--',
+            LIBVIRTD, '--config', self._path('etc/libvirtd.conf'),
+            '--pid-file', self._path('run/libvirtd.pid')])
+        sock = self._path('sock/libvirt-sock')
+        self._wait_for_path('libvirtd', sock)
+        self.uri = 'qemu:///system?socket=%s' % sock
+        self.conn = self._open()
+
+    def kill_libvirtd(self):
+        """Kill libvirtd with SIGKILL, as a crash would; virtlogd stays.
+
+        Persistent domain definitions survive in ``etc/qemu``.  ``conn``
+        is dead afterwards, until :meth:`restart_libvirtd`.
+        """
+        proc = self._procs.pop('libvirtd')
+        proc.kill()
+        proc.wait()
+
+    def restart_libvirtd(self):
+        """Start a killed libvirtd again and reopen ``conn``."""
+        # The killed daemon left its sockets behind: a client would
+        # connect to nothing, and the new daemon would not bind them.
+        for name in os.listdir(self._path('sock')):
+            os.unlink(os.path.join(self._path('sock'), name))
+        try:
+            self.conn.close()
+        except libvirt.libvirtError:
+            pass
+        self._start_libvirtd()
 
     @property
     def pids(self):

@@ -39,6 +39,13 @@ libvirt 9.0's qemu driver assigns them itself:
    the ``<ndm:hardware>`` record is written as the driver does
    (*NEW_PRESERVED*); the guest boots with it and must see every device
    in the slot it had before.
+5. **Layout saved at boot**: the same, with the definition as it was
+   right after the boot (what the driver saved then, without the
+   hot-plugged devices) instead of OLD (*NEW_BOOT_LAYOUT*).  A reverted
+   resize used that copy until the layout was saved when the resize
+   starts (Nova moves the instance directory aside and back): libvirt
+   places the hot-plugged devices anew, by device class, so at least one
+   of them moves.
 
 Devices are compared by :func:`nova_domain_meta.hardware.device_key`
 (volume serial, disk source, MAC, controller type and index, ordinal for
@@ -155,8 +162,10 @@ Captured = collections.namedtuple('Captured', [
     'domain_name', 'boot_xml', 'attached', 'redefined_xml', 'definitions',
     'seconds'])
 
-_SCENARIO_RESULT = {}
-_CAPTURED = []
+#: {scenario method name: what it captured}, filled by the scenarios.
+_SCENARIO_RESULTS = {}
+#: {scenario method name: what capture() returned}, once per process.
+_CAPTURED = {}
 
 
 class HotPlugScenario(functional_hw.StableHardwareTestBase):
@@ -205,26 +214,35 @@ class HotPlugScenario(functional_hw.StableHardwareTestBase):
 
         name = self.domain_name(server)
         definitions = self.recorder.domains(name)
-        _SCENARIO_RESULT['captured'] = (name, definitions[0], list(attached),
-                                        definitions[-1], len(definitions))
+        _SCENARIO_RESULTS[self._testMethodName] = Captured(
+            name, definitions[0], list(attached), definitions[-1],
+            len(definitions), seconds=None)
 
 
-def capture():
-    """Run the scenario once per process; return :class:`Captured`."""
-    if not _CAPTURED:
+def capture(scenario=None):
+    """Run a functional scenario once per process; return what it kept.
+
+    ``scenario`` is a scenario test case (default: the hot-plug one); it
+    stores a named tuple with a ``seconds`` field in
+    ``_SCENARIO_RESULTS[<its method name>]``.
+    """
+    scenario = scenario or HotPlugScenario(
+        'scenario_hot_plug_then_hard_reboot')
+    name = scenario._testMethodName
+    if name not in _CAPTURED:
         log = io.StringIO()
         started = time.monotonic()
         with contextlib.redirect_stdout(log), \
                 contextlib.redirect_stderr(log), \
                 test_driver_xml._root_logging_to(log):
             result = unittest.TextTestRunner(stream=log, verbosity=0).run(
-                HotPlugScenario('scenario_hot_plug_then_hard_reboot'))
-        if not result.wasSuccessful() or 'captured' not in _SCENARIO_RESULT:
+                scenario)
+        if not result.wasSuccessful() or name not in _SCENARIO_RESULTS:
             raise AssertionError('functional scenario failed:\n%s'
                                  % log.getvalue()[-10000:])
-        _CAPTURED.append(Captured(*_SCENARIO_RESULT.pop('captured'),
-                                  seconds=time.monotonic() - started))
-    return _CAPTURED[0]
+        _CAPTURED[name] = _SCENARIO_RESULTS.pop(name)._replace(
+            seconds=time.monotonic() - started)
+    return _CAPTURED[name]
 
 
 def describe(device):
@@ -297,14 +315,18 @@ def machine(xml):
 
 
 def offered_machines(capabilities):
-    """Machine types (names and canonical names) the daemon offers."""
+    """``{machine type: the type it is an alias of, or None}`` offered.
+
+    What :func:`nova_domain_meta.hardware.preserve` takes, read from the
+    daemon's capabilities XML as the driver reads it through Nova.
+    """
     caps = etree.fromstring(capabilities.encode('utf-8'))
-    names = set()
+    offered = {}
     for el in caps.iterfind('guest/arch//machine'):
-        names.add(el.text)
+        offered.setdefault(el.text, el.get('canonical'))
         if el.get('canonical'):
-            names.add(el.get('canonical'))
-    return names
+            offered.setdefault(el.get('canonical'), None)
+    return offered
 
 
 def label_disk_images(xml, directory):
@@ -352,7 +374,8 @@ def _fmt(address):
     return ' '.join('%s=%s' % kv for kv in sorted(address.items()))
 
 
-class StableHardwareRealTest(base.RealLibvirtTestCase):
+class StableHardwareRealBase(base.RealLibvirtTestCase):
+    """Adjusting captured XML, and what the tiny guest sees of it."""
 
     def setUp(self):
         super().setUp()
@@ -444,7 +467,8 @@ class StableHardwareRealTest(base.RealLibvirtTestCase):
             dom.destroy()
         dom.undefineFlags(0)
 
-    # -- the test ------------------------------------------------------
+
+class StableHardwareRealTest(StableHardwareRealBase):
 
     def test_hot_plugged_devices_keep_their_addresses(self):
         captured = capture()
@@ -490,6 +514,9 @@ class StableHardwareRealTest(base.RealLibvirtTestCase):
                               % device, self.domdir)
         self.phases.mark('adjust')
         dom = self.start(boot_xml)
+        # What the driver saves right after the define at boot; a reverted
+        # resize used this copy before the layout was saved at the resize.
+        boot_layout = dom.XMLDesc(0)
         self.wait_for_serial(dom, tiny_guest.MARK_RESULT + 'booted')
         self.phases.mark('old: define, start, guest boot')
         hot_plugged = True
@@ -550,7 +577,20 @@ class StableHardwareRealTest(base.RealLibvirtTestCase):
         self.addDetail('new-preserved-xml', content.text_content(kept_xml))
         kept_guest = self.inventory('preserved', dom)
         self.guest_slots_match_xml(kept_guest, kept_xml)
+        self._stop_and_undefine(dom)
         self.phases.mark('preserved: define, boot, off')
+
+        # -- NEW_BOOT_LAYOUT: the same XML with the layout saved at boot,
+        # which knows nothing of the hot-plugged devices.
+        boot_layout_xml, _outcome = hardware.preserve(redefined_xml,
+                                                      boot_layout, offered)
+        dom = self.start(boot_layout_xml)
+        boot_layout_xml = dom.XMLDesc(INACTIVE)
+        self.addDetail('new-boot-layout-xml',
+                       content.text_content(boot_layout_xml))
+        boot_layout_guest = self.inventory('boot-layout', dom)
+        self.guest_slots_match_xml(boot_layout_guest, boot_layout_xml)
+        self.phases.mark('boot layout: define, boot, off')
 
         # -- the comparison --------------------------------------------
         olds = described_layout(old_xml)
@@ -558,6 +598,10 @@ class StableHardwareRealTest(base.RealLibvirtTestCase):
         kepts = described_layout(kept_xml)
         stock_cmp = compare(olds, stocks)
         kept_cmp = compare(olds, kepts)
+        boot_layout_cmp = compare(olds, described_layout(boot_layout_xml))
+        hot_plugged_keys = [hardware.device_key(etree.fromstring(device),
+                                                collections.Counter())
+                            for device in devices]
         self.addDetail('devices-compared', content.text_content(
             self._table(olds, stocks, kepts, stock_cmp, old_xml)))
         counts = (
@@ -565,22 +609,27 @@ class StableHardwareRealTest(base.RealLibvirtTestCase):
             'hot-plug: %s\n'
             'address changed, preserve_hardware=False (stock): %d %s\n'
             'address changed, preserve_hardware=True: %d %s\n'
+            'address changed, layout saved at boot: %d %s\n'
             'vanished: stock %s, preserved %s\n'
             'added by the redefinition (no old address): stock %s, '
             'preserved %s\n'
             'preserve() left to libvirt: %s\n'
             'machine type: OLD %s, NEW_STOCK %s, NEW_PRESERVED %s\n'
             'guest-visible changes, stock: %s\n'
-            'guest-visible changes, preserved: %s' % (
+            'guest-visible changes, preserved: %s\n'
+            'guest-visible changes, layout saved at boot: %s' % (
                 len(olds), 'live+config' if hot_plugged else 'config only',
                 len(stock_cmp['changed']), self._short(stock_cmp['changed']),
                 len(kept_cmp['changed']), self._short(kept_cmp['changed']),
+                len(boot_layout_cmp['changed']),
+                self._short(boot_layout_cmp['changed']),
                 stock_cmp['vanished'], kept_cmp['vanished'],
                 stock_cmp['appeared'], kept_cmp['appeared'],
                 outcome.reassigned or 'nothing',
                 machine(old_xml), machine(stock_xml), machine(kept_xml),
                 self._guest_diff(old_guest, stock_guest),
-                self._guest_diff(old_guest, kept_guest)))
+                self._guest_diff(old_guest, kept_guest),
+                self._guest_diff(old_guest, boot_layout_guest)))
         self.addDetail('counts', content.text_content(counts))
 
         # Both redefinitions have the same devices as OLD, plus whatever
@@ -592,6 +641,13 @@ class StableHardwareRealTest(base.RealLibvirtTestCase):
         self.assertEqual([], kept_cmp['changed'])
         self.assertNotEqual([], stock_cmp['changed'],
                             'libvirt kept every address without help')
+        # A layout saved at boot, as a reverted resize used before the
+        # layout was saved when the resize starts, moves hot-plugged
+        # devices: libvirt places them anew, by device class.
+        self.assertNotEqual(
+            [], sorted(set(boot_layout_cmp['changed']) &
+                       set(hot_plugged_keys)),
+            'the layout saved at boot kept hot-plugged devices in place')
         # preserve() refuses an old address when the device model
         # differs.  libvirt fills in the default model of a device Nova
         # leaves it to (the USB controller becomes piix3-uhci), so the

@@ -66,6 +66,29 @@ NEW = """<domain type='kvm'><name>i</name><uuid>u</uuid>
 </devices></domain>"""
 
 
+#: What QEMU 7.2 offers (``qemu-system-x86_64 -machine help``), in part,
+#: as ``preserve`` takes it: ``{machine type: the type it is an alias of}``.
+QEMU_7_2 = {'pc': 'pc-i440fx-7.2', 'pc-i440fx-7.2': None,
+            'pc-i440fx-6.2': None, 'q35': 'pc-q35-7.2', 'pc-q35-7.2': None,
+            'pc-q35-6.2': None, 'pc-q35-4.0.1': None, 'isapc': None,
+            'microvm': None}
+
+
+def fixtures_logger():
+    import fixtures
+    return fixtures.FakeLogger(name='nova_domain_meta.hardware')
+
+
+def _machine(xml):
+    return etree.fromstring(xml).find('os/type').get('machine')
+
+
+def _with_machines(old, new):
+    """OLD and NEW with the old definition's and Nova's machine types."""
+    return (OLD.replace("machine='pc-q35-7.2'", "machine='%s'" % old),
+            NEW.replace("machine='q35'", "machine='%s'" % new))
+
+
 def _addresses(xml):
     root = etree.fromstring(xml)
     return {key: dict(dev.find('address').attrib)
@@ -103,19 +126,15 @@ class TestPreserve(base.TestCase):
         self.assertNotIn('memballoon:1', _addresses(xml))
         self.assertEqual(5, len(outcome.preserved))
 
-    def test_machine_type_kept_when_offered(self):
-        xml, outcome = hardware.preserve(NEW, OLD, {'q35', 'pc-q35-7.2'})
-        self.assertEqual('pc-q35-7.2', etree.fromstring(xml).find(
-            'os/type').get('machine'))
-        self.assertTrue(outcome.machine_kept)
-
     def test_machine_type_no_longer_offered_falls_back(self):
-        xml, outcome = hardware.preserve(NEW, OLD, {'q35', 'pc-q35-8.2'})
-        self.assertEqual('q35', etree.fromstring(xml).find(
-            'os/type').get('machine'))
+        offered = {'q35': 'pc-q35-8.2', 'pc-q35-8.2': None}
+        xml, outcome = hardware.preserve(NEW, OLD, offered)
+        self.assertEqual('q35', _machine(xml))
         self.assertEqual(
             [('machine', 'machine type pc-q35-7.2 no longer offered')],
             outcome.reassigned)
+        # Same family: the devices keep their addresses all the same.
+        self.assertEqual(6, len(outcome.preserved))
 
     def test_changed_bus_falls_back_for_that_disk_only(self):
         new = NEW.replace("<target dev='vdb' bus='virtio'/>",
@@ -172,6 +191,21 @@ class TestPreserve(base.TestCase):
                       outcome.reassigned)
         self.assertNotIn('disk:source:/i/disk', _addresses(xml))
 
+    def test_volume_attached_at_a_freed_target_gets_no_old_address(self):
+        # vol-1 detached while the guest was stopped, vol-2 attached as vdb
+        # on the same host device path: the layout still names vol-1.
+        new = NEW.replace("<source dev='/dev/sdy'/>\n  <target dev='vdb' "
+                          "bus='virtio'/><serial>vol-1</serial>",
+                          "<source dev='/dev/sdx'/>\n  <target dev='vdb' "
+                          "bus='virtio'/><serial>vol-2</serial>")
+        self.assertIn('vol-2', new)
+        xml, outcome = hardware.preserve(new, OLD, None)
+        self.assertIn('disk:serial:vol-2', outcome.new)
+        self.assertNotIn('disk:serial:vol-2', _addresses(xml))
+        self.assertNotIn({'type': 'pci', 'domain': '0x0000', 'bus': '0x07',
+                          'slot': '0x00', 'function': '0x0'},
+                         list(_addresses(xml).values()))
+
     def test_input_devices_are_told_apart_by_type_and_bus(self):
         root = etree.fromstring(
             "<domain><devices><input type='keyboard' bus='usb'/>"
@@ -182,6 +216,122 @@ class TestPreserve(base.TestCase):
                          list(hardware.layout_devices(root)))
 
 
+class TestMachineType(base.TestCase):
+    """The new definition's machine type, and whether old addresses fit."""
+
+    def test_alias_gets_the_old_versioned_type(self):
+        # Defined when q35 meant pc-q35-6.2; this QEMU expands it to 7.2.
+        old, new = _with_machines('pc-q35-6.2', 'q35')
+        xml, outcome = hardware.preserve(new, old, QEMU_7_2)
+        self.assertEqual('pc-q35-6.2', _machine(xml))
+        self.assertEqual(('pc-q35-6.2', True, None),
+                         (outcome.machine, outcome.machine_kept,
+                          outcome.machine_replaced))
+
+    def test_old_type_kept_when_what_the_host_offers_is_unknown(self):
+        xml, outcome = hardware.preserve(NEW, OLD, None)
+        self.assertEqual('pc-q35-7.2', _machine(xml))
+        self.assertTrue(outcome.machine_kept)
+
+    def test_versioned_type_nova_asks_for_wins(self):
+        # nova-manage libvirt update_machine_type <uuid> pc-q35-7.2 on a
+        # guest defined with pc-q35-6.2.
+        old, new = _with_machines('pc-q35-6.2', 'pc-q35-7.2')
+        xml, outcome = hardware.preserve(new, old, QEMU_7_2)
+        self.assertEqual('pc-q35-7.2', _machine(xml))
+        self.assertEqual(('pc-q35-7.2', False, 'pc-q35-6.2'),
+                         (outcome.machine, outcome.machine_kept,
+                          outcome.machine_replaced))
+        # Another version of the same machine: every address still fits.
+        self.assertEqual(6, len(outcome.preserved))
+        self.assertEqual([], outcome.reassigned)
+
+    def test_versioned_type_nova_asks_for_wins_even_if_old_is_offered(self):
+        old, new = _with_machines('pc-q35-7.2', 'pc-q35-6.2')
+        xml, outcome = hardware.preserve(new, old, QEMU_7_2)
+        self.assertEqual('pc-q35-6.2', _machine(xml))
+        self.assertFalse(outcome.machine_kept)
+
+    def test_three_part_version_is_a_version(self):
+        old, new = _with_machines('pc-q35-4.0.1', 'pc-q35-7.2')
+        xml, _outcome = hardware.preserve(new, old, QEMU_7_2)
+        self.assertEqual('pc-q35-7.2', _machine(xml))
+
+    def test_alias_of_another_family_wins_and_no_address_is_kept(self):
+        # nova-manage libvirt update_machine_type --force <uuid> pc on a
+        # q35 guest: i440fx has no PCIe root ports, q35's addresses would
+        # not fit.
+        old, new = _with_machines('pc-q35-7.2', 'pc')
+        xml, outcome = hardware.preserve(new, old, QEMU_7_2)
+        self.assertEqual('pc', _machine(xml))
+        self.assertEqual({}, _addresses(xml))
+        self.assertEqual([], outcome.preserved)
+        self.assertEqual(
+            [('layout', 'machine type pc-q35-7.2 replaced by pc of another '
+              'family')],
+            outcome.reassigned)
+
+    def test_versioned_type_of_another_family_keeps_no_address(self):
+        old, new = _with_machines('pc-q35-7.2', 'pc-i440fx-7.2')
+        xml, outcome = hardware.preserve(new, old, QEMU_7_2)
+        self.assertEqual('pc-i440fx-7.2', _machine(xml))
+        self.assertEqual({}, _addresses(xml))
+        self.assertEqual(['layout'], [key for key, _ in outcome.reassigned])
+
+    def test_type_that_is_no_alias_wins(self):
+        # isapc is offered as it is: not a name for pc-i440fx-7.2.
+        old, new = _with_machines('pc-i440fx-7.2', 'isapc')
+        xml, outcome = hardware.preserve(new, old, QEMU_7_2)
+        self.assertEqual('isapc', _machine(xml))
+        self.assertEqual({}, _addresses(xml))
+
+
+class TestUnusableLayout(base.TestCase):
+    """A saved layout that is not this domain's definition is not used."""
+
+    def assertRefused(self, layout, why):
+        error = self.assertRaises(hardware.UnusableLayout, hardware.preserve,
+                                  NEW, layout, QEMU_7_2)
+        self.assertIn(why, str(error))
+
+    def test_truncated(self):
+        self.assertRefused(OLD[:len(OLD) // 2], 'not well-formed XML')
+
+    def test_empty(self):
+        self.assertRefused('', 'not well-formed XML')
+
+    def test_binary_garbage(self):
+        self.assertRefused(b'\x00\xff\xfe\x89PNG\r\n\x1a\n',
+                           'not well-formed XML')
+
+    def test_not_a_domain(self):
+        self.assertRefused('<html><body/></html>',
+                           'not a domain definition but <html>')
+
+    def test_another_domains_definition(self):
+        self.assertRefused(OLD.replace('<uuid>u</uuid>', '<uuid>v</uuid>'),
+                           'the definition of domain v')
+
+    def test_definition_without_uuid(self):
+        self.assertRefused(OLD.replace('<uuid>u</uuid>', ''),
+                           'the definition of domain (none)')
+
+    def test_uuid_case_does_not_matter(self):
+        new = NEW.replace('<uuid>u</uuid>', '<uuid>ABC-1</uuid>')
+        old = OLD.replace('<uuid>u</uuid>', '<uuid>abc-1</uuid>')
+        _xml, outcome = hardware.preserve(new, old, None)
+        self.assertEqual(6, len(outcome.preserved))
+
+    def test_entities_are_not_resolved(self):
+        import fixtures
+        secret = self.useFixture(fixtures.TempDir()).path + '/secret'
+        with open(secret, 'w') as f:
+            f.write('u')
+        layout = ('<!DOCTYPE domain [<!ENTITY id SYSTEM "file://%s">]>' %
+                  secret) + OLD.replace('<uuid>u</uuid>', '<uuid>&id;</uuid>')
+        self.assertRefused(layout, 'the definition of domain (none)')
+
+
 class TestLayoutFile(base.TestCase):
 
     def test_save_and_load_round_trip(self):
@@ -189,10 +339,42 @@ class TestLayoutFile(base.TestCase):
         path = self.useFixture(fixtures.TempDir()).path + '/inst'
         self.assertIsNone(hardware.load_layout(path))
         hardware.save_layout(path, OLD)
-        self.assertEqual(OLD, hardware.load_layout(path))
+        self.assertEqual(OLD.encode('utf-8'), hardware.load_layout(path))
 
 
 class TestStableHardwareNeverFails(base.TestCase):
+
+    def _apply_with_layout(self, layout):
+        """Return what ``apply`` makes of NEW with ``layout`` saved."""
+        import fixtures
+        path = self.useFixture(fixtures.TempDir()).path
+        with open(hardware.layout_path(path), 'wb') as f:
+            f.write(layout)
+        stable = hardware.StableHardware(mock.Mock())
+        stable._host.get_capabilities.return_value.guests = []
+        stable._redefining.add('u')
+        with mock.patch('nova.virt.libvirt.utils.get_instance_path',
+                        autospec=True, return_value=path):
+            return stable.apply(mock.Mock(uuid='u'), NEW)
+
+    def test_corrupt_layouts_leave_every_address_to_libvirt(self):
+        logger = self.useFixture(fixtures_logger())
+        for name, layout in (
+                ('truncated', OLD[:200].encode()),
+                ('garbage', b'\x00\xff\xfe\x89PNG\r\n\x1a\n'),
+                ('not a domain', b'<html/>'),
+                ('another domain', OLD.replace(
+                    '<uuid>u</uuid>', '<uuid>v</uuid>').encode())):
+            xml = self._apply_with_layout(layout)
+            self.assertEqual({}, _addresses(xml), name)
+            self.assertEqual('q35', _machine(xml), name)
+        self.assertEqual(4, logger.output.count(
+            'The saved hardware layout is not usable'))
+
+    def test_this_domains_layout_is_used(self):
+        xml = self._apply_with_layout(OLD.encode())
+        self.assertEqual(_addresses(OLD), {
+            k: v for k, v in _addresses(xml).items() if k in _addresses(OLD)})
 
     def test_apply_leaves_xml_alone_on_error(self):
         stable = hardware.StableHardware(mock.Mock())

@@ -43,6 +43,7 @@ class TestLoading(base.TestCase):
         self.assertEqual(
             {'domain_meta': ['max_value_length', 'max_items',
                              'image_properties', 'reconcile_interval',
+                             'reconcile_full_pass_every',
                              'preserve_hardware', 'share_local_fs',
                              'share_view_dir']},
             groups)

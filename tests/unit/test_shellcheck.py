@@ -12,10 +12,10 @@
 
 """shellcheck over every shell script of the repository.
 
-tools/bootstrap.sh installs shellcheck, so CI always runs this test; on a
-machine without it the test is skipped, except under CI (``CI`` set in the
-environment), where a missing shellcheck is a failure rather than a silent
-pass.
+bindep.txt lists shellcheck for the py3 tier, so .ci/run installs it and
+CI always runs this test; on a machine without it the test is skipped,
+except under CI (``CI`` set in the environment), where a missing
+shellcheck is a failure rather than a silent pass.
 """
 
 import glob
@@ -40,8 +40,8 @@ class TestShellcheck(testtools.TestCase):
         shellcheck = shutil.which('shellcheck')
         if not shellcheck:
             if os.environ.get('CI'):
-                self.fail('shellcheck is missing although tools/bootstrap.sh '
-                          'installs it')
+                self.fail('shellcheck is missing although .ci/run installs '
+                          'it (bindep.txt, profile py3)')
             self.skipTest('shellcheck is not installed '
                           '(apt-get install shellcheck)')
         scripts = [s for s in SCRIPTS

@@ -43,6 +43,9 @@ from nova_domain_meta.cmd import cli
 from nova_domain_meta import metadata
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data')
+#: The repository root: subprocesses run the code of this tree.
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    DATA_DIR))))
 TEST_NS = 'http://libvirt.org/schemas/domain/test/1.0'
 NS = {'nova': metadata.NOVA_NS, 'nova10': metadata.NOVA_NS_1_0,
       'ndm': metadata.DOMAIN_META_NS}

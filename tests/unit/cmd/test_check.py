@@ -12,7 +12,7 @@
 
 """``nova-domain-meta check``: missing, stale and invalid metadata."""
 
-from nova_domain_meta import inventory
+from nova_domain_meta.cmd import versions
 from tests.unit import cmd as base
 
 NOVA = '34.0.0'
@@ -124,7 +124,7 @@ class TestCheck(base.CLITestCase):
 
     def test_defaults_to_the_installed_nova(self):
         uri = self.node('ours-stale')
-        running = inventory.running_nova_version()
+        running = versions.running_nova_version()
         self.assertTrue(running.startswith('34.'), running)
         row = self.rows_by_name(self.run_json(uri, 'check', code=1))[
             _name('ours-stale')]

@@ -24,7 +24,7 @@ import libvirt
 import testtools
 
 from nova_domain_meta.cmd import commands
-from nova_domain_meta import inventory
+from nova_domain_meta.cmd import connection
 from tests.unit import cmd as base
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -109,7 +109,7 @@ class TestConnectionErrors(base.CLITestCase):
 
     def test_connection_is_read_only(self):
         uri = self.node('ours-image')
-        conn = inventory.open_connection(uri)
+        conn = connection.open_connection(uri)
         self.addCleanup(conn.close)
         dom = conn.lookupByName(base.value('ours-image', '/domain/name'))
         error = self.assertRaises(libvirt.libvirtError, dom.destroy)

@@ -17,7 +17,7 @@ import io
 
 import yaml
 
-from nova_domain_meta import inventory
+from nova_domain_meta.cmd import list_columns
 from tests.unit import cmd as base
 
 
@@ -41,7 +41,7 @@ class TestListColumns(base.CLITestCase):
         rows = self.run_json(self.uri, 'list')
         names = [row['Name'] for row in rows]
         self.assertEqual(sorted(_name(f) for f in base.ALL), names)
-        self.assertEqual(list(inventory.LIST_COLUMNS), list(rows[0]))
+        self.assertEqual(list(list_columns.LIST_COLUMNS), list(rows[0]))
 
     def test_domain_written_by_our_driver(self):
         fixture = 'ours-image'

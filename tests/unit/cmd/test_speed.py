@@ -17,6 +17,7 @@ shortcuts behind it: nothing ``list`` does not need is imported, and every
 faster path yields what the plain one yields.
 """
 
+import io
 import json
 import os
 import subprocess
@@ -26,13 +27,17 @@ from unittest import mock
 import fixtures
 import libvirt
 
+from nova_domain_meta.cmd import cli
 from nova_domain_meta.cmd import commands
-from nova_domain_meta import inventory
+from nova_domain_meta.cmd import connection
+from nova_domain_meta.cmd import domain as domain_mod
+from nova_domain_meta.cmd import fetch
+from nova_domain_meta.cmd import formatting
+from nova_domain_meta.cmd import list_columns
 from tests.unit import cmd as base
 from tests.unit.cmd import test_errors
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))))
+REPO = base.REPO
 
 # Modules only ``show`` and ``check`` need: ``list`` must not import them.
 _NOT_FOR_LIST = ('oslo_config', 'oslo_utils', 'packaging', 'nova')
@@ -57,6 +62,25 @@ class TestImports(base.CLITestCase):
         loaded = json.loads(proc.stderr.splitlines()[-1])
         self.assertEqual([], [m for m in _NOT_FOR_LIST if m in loaded])
 
+    def test_shutdown_walks_no_object(self):
+        # Python's shutdown collects cycles among everything still alive;
+        # the console script leaves it nothing to walk.
+        uri = self.node(*base.ALL)
+        code = ('import gc, sys\n'
+                'from nova_domain_meta.cmd import cli\n'
+                'code = cli.main(["--connect", %r, "list", "-f", "value", '
+                '"-c", "Name"])\n'
+                'print(gc.get_freeze_count(), len(gc.get_objects()), '
+                'file=sys.stderr)\n'
+                'sys.exit(code)\n' % uri)
+        proc = subprocess.run(
+            [sys.executable, '-c', code], capture_output=True, text=True,
+            env=dict(os.environ, PYTHONPATH=REPO), cwd=REPO, timeout=120)
+        self.assertEqual(0, proc.returncode, proc)
+        frozen, left = map(int, proc.stderr.split()[-2:])
+        self.assertGreater(frozen, 10000)
+        self.assertLess(left, 100)
+
 
 class _Uri(object):
     def __init__(self, uri):
@@ -68,7 +92,7 @@ class _Uri(object):
 
 def _summary(listing):
     return ([(d.name, d.uuid, d.state, d.kind, d.problems,
-              inventory.list_row(d)) for d in listing.domains],
+              list_columns.list_row(d)) for d in listing.domains],
             listing.vanished)
 
 
@@ -76,34 +100,34 @@ class TestThreadedReads(base.CLITestCase):
     """Domain XML fetched by several threads, as through a daemon."""
 
     def test_workers_by_uri(self):
-        for uri, workers in (('qemu:///system', inventory.READ_WORKERS),
+        for uri, workers in (('qemu:///system', fetch.READ_WORKERS),
                              ('qemu+ssh://host/system',
-                              inventory.READ_WORKERS),
+                              fetch.READ_WORKERS),
                              ('test+unix:///default',
-                              inventory.READ_WORKERS),
+                              fetch.READ_WORKERS),
                              ('test:///default', 1),
                              ('test:///var/tmp/node.xml', 1)):
-            self.assertEqual(workers, inventory.read_workers(_Uri(uri)),
+            self.assertEqual(workers, fetch.read_workers(_Uri(uri)),
                              uri)
 
     def test_same_domains_in_the_same_order(self):
         uri = self.node(*base.ALL + (
             (base.renamed('ours-image', 'instance-a0'), base.PAUSED),
             (base.renamed('stock-bfv', 'instance-a1'), base.SHUTOFF)))
-        conn = inventory.open_connection(uri)
+        conn = connection.open_connection(uri)
         self.addCleanup(conn.close)
-        one = _summary(inventory.read_domains(conn, workers=1))
+        one = _summary(fetch.read_domains(conn, workers=1))
         self.assertEqual(len(base.ALL) + 2, len(one[0]))
-        for workers in (2, inventory.READ_WORKERS, 16):
+        for workers in (2, fetch.READ_WORKERS, 16):
             self.assertEqual(one, _summary(
-                inventory.read_domains(conn, workers=workers)), workers)
+                fetch.read_domains(conn, workers=workers)), workers)
 
     def test_cli_output_does_not_depend_on_threads(self):
         uri = self.node(*base.ALL)
         outputs = []
-        for workers in (1, inventory.READ_WORKERS):
+        for workers in (1, fetch.READ_WORKERS):
             self.useFixture(fixtures.MockPatch(
-                'nova_domain_meta.inventory.read_workers',
+                'nova_domain_meta.cmd.fetch.read_workers',
                 return_value=workers))
             outputs.append([self.run_cli(uri, *argv)
                             for argv in (('list', '-f', 'json'),
@@ -116,7 +140,7 @@ class TestThreadedReads(base.CLITestCase):
         uri = self.node('ours-image', 'ours-bfv', 'stock-image', 'nonnova')
         victim = base.value('ours-bfv', '/domain/name')
         conn = test_errors.VanishingConnection(uri, victim)
-        listing = inventory.read_domains(conn, workers=inventory.READ_WORKERS)
+        listing = fetch.read_domains(conn, workers=fetch.READ_WORKERS)
         self.assertEqual([victim], listing.vanished)
         self.assertEqual(
             sorted([base.value('ours-image', '/domain/name'),
@@ -129,7 +153,7 @@ class TestThreadedReads(base.CLITestCase):
         # unreadable and leaves the others alone, as without threads.
         uri = self.node('ours-image', 'ours-bfv', 'nonnova')
         victim = base.value('ours-bfv', '/domain/name')
-        conn = inventory.open_connection(uri)
+        conn = connection.open_connection(uri)
         self.addCleanup(conn.close)
         error = libvirt.libvirtError('boom')
         error.err = (libvirt.VIR_ERR_INTERNAL_ERROR, 0, 'internal error',
@@ -143,12 +167,30 @@ class TestThreadedReads(base.CLITestCase):
 
         self.useFixture(fixtures.MockPatchObject(
             libvirt.virDomain, 'XMLDesc', xml_desc))
-        listing = inventory.read_domains(conn, workers=inventory.READ_WORKERS)
+        listing = fetch.read_domains(conn, workers=fetch.READ_WORKERS)
         by_name = {d.name: d for d in listing.domains}
-        self.assertEqual(inventory.KIND_UNREADABLE, by_name[victim].kind)
+        self.assertEqual(domain_mod.KIND_UNREADABLE, by_name[victim].kind)
         self.assertEqual(['cannot read the domain XML: internal error'],
                          by_name[victim].problems)
         self.assertEqual(3, len(by_name))
+
+    def test_a_bug_in_a_reader_thread_reaches_the_caller(self):
+        uri = self.node(*base.ALL)
+        conn = connection.open_connection(uri)
+        self.addCleanup(conn.close)
+        victim = base.value('stock-bfv', '/domain/name')
+        real_xml = libvirt.virDomain.XMLDesc
+
+        def xml_desc(dom, flags=0):
+            if dom.name() == victim:
+                raise KeyError('a bug')
+            return real_xml(dom, flags)
+
+        self.useFixture(fixtures.MockPatchObject(
+            libvirt.virDomain, 'XMLDesc', xml_desc))
+        for workers in (1, fetch.READ_WORKERS):
+            self.assertRaises(KeyError, fetch.read_domains, conn,
+                              workers=workers)
 
 
 class TestColumnsNeeded(base.CLITestCase):
@@ -184,16 +226,21 @@ class TestColumnsNeeded(base.CLITestCase):
         lazy = self._outputs()
         self.useFixture(fixtures.MockPatch(
             'nova_domain_meta.cmd.commands.ListDomains.columns_needed',
-            return_value=inventory.LIST_COLUMNS))
+            return_value=list_columns.LIST_COLUMNS))
         self.assertEqual(self._outputs(), lazy)
         self.assertEqual(0, lazy[0].code, lazy[0])
         self.assertEqual(len(base.ALL), len(json.loads(lazy[0].stdout)))
 
-    def test_names_and_states_parse_no_metadata(self):
-        parse = fixtures.MockPatch(
-            'nova_domain_meta.inventory._parse',
-            side_effect=AssertionError('metadata parsed'))
-        self.useFixture(parse)
+    def test_names_and_states_read_no_metadata(self):
+        # Not one fact is read, nor either element parsed: any use of the
+        # facts module or of an element's children fails the command.
+        self.useFixture(fixtures.MockPatch(
+            'nova_domain_meta.cmd.list_columns.facts',
+            mock.NonCallableMock(spec=[])))
+        for target in ('nova_domain_meta.cmd.domain._parse',
+                       'nova_domain_meta.cmd.domain.Domain.nova_child'):
+            self.useFixture(fixtures.MockPatch(
+                target, side_effect=AssertionError('metadata read')))
         result = self.run_cli(self.uri, 'list', '-c', 'Name', '-c', 'State',
                               '-c', 'Metadata', '-c', 'UUID', '-f', 'csv',
                               '--nova-only')
@@ -201,24 +248,80 @@ class TestColumnsNeeded(base.CLITestCase):
         # A header, and every domain but the one Nova never owned.
         self.assertEqual(1 + len(base.ALL) - 1,
                          len(result.stdout.splitlines()))
-        parse.mock.assert_not_called()
+        # The same with a column that needs the metadata fails: the
+        # patches above do catch a read.
+        result = self.run_cli(self.uri, 'list', '-c', 'Name', '-c',
+                              'Flavor', '-f', 'csv')
+        self.assertEqual(2, result.code, result)
 
     def test_every_column_when_a_hook_may_read_them(self):
         command = commands.ListDomains(mock.Mock(), None)
         parsed = command.get_parser('list').parse_args(['-c', 'Name'])
         self.assertEqual(('Name',), command.columns_needed(parsed))
         command._hooks = [mock.Mock()]
-        self.assertIs(inventory.LIST_COLUMNS,
+        self.assertIs(list_columns.LIST_COLUMNS,
                       command.columns_needed(parsed))
 
     def test_list_row_subsets(self):
-        conn = inventory.open_connection(self.uri)
+        conn = connection.open_connection(self.uri)
         self.addCleanup(conn.close)
-        for domain in inventory.read_domains(conn).domains:
-            full = inventory.list_row(domain)
-            self.assertEqual(list(inventory.LIST_COLUMNS), list(full))
-            for column in inventory.LIST_COLUMNS:
+        for domain in fetch.read_domains(conn).domains:
+            full = list_columns.list_row(domain)
+            self.assertEqual(list(list_columns.LIST_COLUMNS), list(full))
+            for column in list_columns.LIST_COLUMNS:
                 self.assertEqual({column: full[column]},
-                                 inventory.list_row(domain, (column,)))
-            self.assertEqual(full, inventory.list_row(
-                domain, tuple(inventory.LIST_COLUMNS)))
+                                 list_columns.list_row(domain, (column,)))
+            self.assertEqual(full, list_columns.list_row(
+                domain, tuple(list_columns.LIST_COLUMNS)))
+
+
+class _CountingStdout(io.StringIO):
+    """A stdout that counts its writes, as system calls would be."""
+
+    writes = 0
+
+    def write(self, text):
+        self.writes += 1
+        return super().write(text)
+
+
+class TestOutput(base.CLITestCase):
+    """Output goes out in one write, whatever stdout's buffering."""
+
+    def test_one_write_per_command(self):
+        uri = self.node(*base.ALL)
+        name = base.value('ours-image', '/domain/name')
+        for argv in (('list', '-f', 'json'), ('list', '-f', 'table'),
+                     ('list', '-f', 'value'), ('show', name),
+                     ('check', '--all', '-f', 'yaml')):
+            stdout = _CountingStdout()
+            app = cli.NovaDomainMetaApp(stdin=io.StringIO(), stdout=stdout,
+                                        stderr=io.StringIO())
+            code = app.run(['--connect', uri] + list(argv))
+            self.assertIn(code, (0, 1), argv)
+            self.assertEqual(1, stdout.writes, argv)
+            # The same text as cliff writes piece by piece.
+            self.assertEqual(self.run_cli(uri, *argv).stdout,
+                             stdout.getvalue(), argv)
+
+
+class TestPlainCells(base.CLITestCase):
+    """JSON and YAML of plain values are those of the columns."""
+
+    def test_same_output_as_with_columns(self):
+        uri = self.node(*base.ALL)
+        argvs = [('list', '-f', fmt) + extra
+                 for fmt in ('json', 'yaml')
+                 for extra in ((), ('--noindent',), ('-c', 'Root'),
+                               ('--sort-column', 'Root'))
+                 if fmt == 'json' or extra != ('--noindent',)]
+        plain = [self.run_cli(uri, *argv) for argv in argvs]
+        self.useFixture(fixtures.MockPatch(
+            'nova_domain_meta.cmd.commands._ReadsLibvirt.cell_maker',
+            lambda command, parsed_args: (
+                lambda name, value: formatting.column(
+                    name, value, formatting.exact(parsed_args)))))
+        self.assertEqual([self.run_cli(uri, *argv) for argv in argvs],
+                         plain)
+        self.assertEqual(0, plain[0].code, plain[0])
+        self.assertEqual(len(base.ALL), len(json.loads(plain[0].stdout)))

@@ -158,3 +158,46 @@ class TestImageIdentity(base.TestCase):
                          node.find('nova:image', NS).get('uuid'))
         self.assertEqual(fakes.IMAGE_UUID,
                          node.find('nova:root', NS).get('uuid'))
+
+    def _root_disk_image(self, inst, bdms=None):
+        meta = builder.build_domain_meta(
+            inst, fakes.network_info(),
+            bdms if bdms is not None else fakes.block_device_mappings(inst),
+            fakes.DISK_MAPPING, 'compute-7', fakes.LIMITS)
+        return meta.block_devices[0].image_id
+
+    def test_root_disk_names_the_image_of_the_last_rebuild(self):
+        # A rebuild records the new image in image_ref and the system
+        # metadata; the root mapping keeps naming the old one.
+        new_image = 'c4a9a1b5-8f35-4f06-9a52-1f0b3d5e6a77'
+        inst = fakes.instance()
+        inst.image_ref = new_image
+        inst.system_metadata['image_base_image_ref'] = new_image
+        self.assertEqual(fakes.IMAGE_UUID,
+                         fakes.block_device_mappings(inst)[0].image_id)
+        self.assertEqual(new_image, self._root_disk_image(inst))
+
+    def test_root_disk_of_an_unshelved_server_names_its_base_image(self):
+        inst = fakes.instance()
+        inst.image_ref = '7e4b57cf-3a61-4d1f-9f0b-5d8a2d1fd1aa'  # snapshot
+        self.assertEqual(fakes.IMAGE_UUID, self._root_disk_image(inst))
+
+    def test_volume_made_from_an_image_names_the_mapping_image(self):
+        # Boot from volume: Nova records no base image for the server.
+        inst = fakes.instance(boot_from_volume=True)
+        bdms = fakes.block_device_mappings(inst)
+        bdms[0].source_type = 'image'
+        bdms[0].image_id = fakes.IMAGE_UUID
+        self.assertEqual(fakes.IMAGE_UUID, self._root_disk_image(inst, bdms))
+
+    def test_only_the_root_disk_follows_the_rebuild(self):
+        inst = fakes.instance()
+        inst.system_metadata['image_base_image_ref'] = 'new-image'
+        bdms = fakes.block_device_mappings(inst)
+        bdms[1].source_type = 'image'
+        bdms[1].image_id = 'data-image'
+        meta = builder.build_domain_meta(
+            inst, fakes.network_info(), bdms, fakes.DISK_MAPPING,
+            'compute-7', fakes.LIMITS)
+        self.assertEqual(['new-image', 'data-image'],
+                         [d.image_id for d in meta.block_devices[:2]])

@@ -170,7 +170,7 @@ class TestReadModel(base.TestCase):
         # What keeps the nova-domain-meta command fast to start.
         import subprocess
         import sys
-        code = ('import sys; import nova_domain_meta.inventory; '
+        code = ('import sys; import nova_domain_meta.metadata.readers; '
                 'print(sorted(m for m in sys.modules '
                 'if m.startswith("nova.virt") or m == "nova.objects"))')
         out = subprocess.run([sys.executable, '-c', code],

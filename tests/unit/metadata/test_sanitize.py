@@ -23,7 +23,12 @@ class TestClean(testtools.TestCase):
     def test_plain_text_is_unchanged(self):
         cleaned = sanitize.clean('web-1 <prod> & "db"', 100)
         self.assertEqual('web-1 <prod> & "db"', cleaned)
-        self.assertFalse(cleaned.altered)
+        self.assertFalse(sanitize.any_altered(cleaned))
+
+    def test_a_value_at_the_bound_is_not_marked(self):
+        cleaned = sanitize.clean('x' * 10, 10)
+        self.assertEqual('x' * 10, cleaned)
+        self.assertFalse(sanitize.any_altered(cleaned))
 
     def test_none_stays_none(self):
         self.assertIsNone(sanitize.clean(None, 10))

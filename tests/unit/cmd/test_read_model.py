@@ -10,18 +10,30 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The inventory library on its own, as other tools would use it."""
+"""The read model on its own, as other tools would use it."""
 
-import re
+import json
+import os
+import subprocess
 import sys
 
 import libvirt
 from lxml import etree
 import testtools
 
-from nova_domain_meta import inventory
+from nova_domain_meta.cmd import connection
+from nova_domain_meta.cmd import domain as domain_mod
+from nova_domain_meta.cmd import errors
+from nova_domain_meta.cmd import facts
+from nova_domain_meta.cmd import fetch
+from nova_domain_meta.cmd import list_columns
+from nova_domain_meta.cmd import versions
 from nova_domain_meta import metadata
 from tests.unit import cmd as base
+
+#: The modules of nova_domain_meta.cmd other tools may import.
+READ_MODEL = ('checks', 'connection', 'domain', 'errors', 'facts', 'fetch',
+              'list_columns', 'show_fields', 'versions')
 
 
 class NoBulkStats(object):
@@ -44,47 +56,47 @@ class NoBulkStats(object):
 class TestReading(base.CLITestCase):
 
     def test_kinds(self):
-        conn = inventory.open_connection(self.node(*base.ALL))
+        conn = connection.open_connection(self.node(*base.ALL))
         self.addCleanup(conn.close)
-        listing = inventory.read_domains(conn)
+        listing = fetch.read_domains(conn)
         self.assertEqual([], listing.vanished)
         kinds = {d.name: d.kind for d in listing.domains}
         name = lambda f: base.value(f, '/domain/name')  # noqa: E731
         self.assertEqual({
-            name('ours-image'): inventory.KIND_DOMAIN_META,
-            name('ours-bfv'): inventory.KIND_DOMAIN_META,
-            name('ours-odd'): inventory.KIND_DOMAIN_META,
-            name('ours-stale'): inventory.KIND_DOMAIN_META,
-            name('malformed'): inventory.KIND_DOMAIN_META,
-            name('stock-image'): inventory.KIND_NOVA_1_1,
-            name('stock-bfv'): inventory.KIND_NOVA_1_1,
-            name('stock-odd'): inventory.KIND_NOVA_1_1,
-            name('stock-image-ns10'): inventory.KIND_NOVA_1_0,
-            name('stock-nometa'): inventory.KIND_NOVA_NO_METADATA,
-            'backup-appliance': inventory.KIND_NON_NOVA,
+            name('ours-image'): domain_mod.KIND_DOMAIN_META,
+            name('ours-bfv'): domain_mod.KIND_DOMAIN_META,
+            name('ours-odd'): domain_mod.KIND_DOMAIN_META,
+            name('ours-stale'): domain_mod.KIND_DOMAIN_META,
+            name('malformed'): domain_mod.KIND_DOMAIN_META,
+            name('stock-image'): domain_mod.KIND_NOVA_1_1,
+            name('stock-bfv'): domain_mod.KIND_NOVA_1_1,
+            name('stock-odd'): domain_mod.KIND_NOVA_1_1,
+            name('stock-image-ns10'): domain_mod.KIND_NOVA_1_0,
+            name('stock-nometa'): domain_mod.KIND_NOVA_NO_METADATA,
+            'backup-appliance': domain_mod.KIND_NON_NOVA,
         }, kinds)
 
     def test_fallback_without_bulk_stats(self):
         uri = self.node(('ours-image', base.PAUSED), 'nonnova')
-        listing = inventory.read_domains(NoBulkStats(uri))
+        listing = fetch.read_domains(NoBulkStats(uri))
         self.assertEqual(
             {base.value('ours-image', '/domain/name'): 'paused',
              'backup-appliance': 'running'},
             {d.name: d.state for d in listing.domains})
 
     def test_domain_from_xml_without_libvirt(self):
-        domain = inventory.domain_from_xml(base.fixture_xml('ours-image'))
-        self.assertEqual('web-1', inventory.display_name(domain))
+        domain = domain_mod.domain_from_xml(base.fixture_xml('ours-image'))
+        self.assertEqual('web-1', facts.display_name(domain))
         self.assertIsNone(domain.state)
         self.assertEqual([], domain.problems)
-        row = inventory.list_row(domain)
+        row = list_columns.list_row(domain)
         self.assertEqual(['203.0.113.17'], row['Floating IPs'])
 
     def test_no_share_no_hardware_record(self):
-        domain = inventory.domain_from_xml(base.fixture_xml('ours-image'))
-        self.assertIsNone(inventory.power_metrics_share(domain))
-        self.assertEqual([], inventory.power_metrics_share_details(domain))
-        self.assertEqual([], inventory.preserved_addresses(domain))
+        domain = domain_mod.domain_from_xml(base.fixture_xml('ours-image'))
+        self.assertIsNone(facts.power_metrics_share(domain))
+        self.assertEqual([], facts.power_metrics_share_details(domain))
+        self.assertEqual([], facts.preserved_addresses(domain))
 
     def _with_records(self):
         """The fixture domain with a share and a hardware record added."""
@@ -100,31 +112,42 @@ class TestReading(base.CLITestCase):
                          directory='/var/lib/libvirt/scaphandre/i-1',
                          source='/var/lib/nova/domain_meta/shares/i-1/s',
                          readOnlyBy='bind-mount')
-        return inventory.domain_from_xml(etree.tostring(root,
-                                                        encoding='unicode'))
+        return domain_mod.domain_from_xml(
+            etree.tostring(root, encoding='unicode'))
 
     def test_share_and_hardware_records(self):
         domain = self._with_records()
-        self.assertEqual(['scaphandre'], inventory.power_metrics_share(domain))
+        self.assertEqual(['scaphandre'], facts.power_metrics_share(domain))
         self.assertEqual(['scaphandre'],
-                         inventory.list_row(domain)['Power Metrics'])
+                         list_columns.list_row(domain)['Power Metrics'])
         self.assertEqual([{'tag': 'scaphandre',
                            'directory': '/var/lib/libvirt/scaphandre/i-1',
                            'source': '/var/lib/nova/domain_meta/shares/i-1/s',
                            'read_only_by': 'bind-mount'}],
-                         inventory.power_metrics_share_details(domain))
+                         facts.power_metrics_share_details(domain))
         self.assertEqual([{'preserved': 5, 'machine': 'pc-q35-7.2',
                            'machine_kept': True,
                            'reassigned': [{'device': 'vdb',
                                            'reason': 'bus changed'}]}],
-                         inventory.preserved_addresses(domain))
+                         facts.preserved_addresses(domain))
         self.assertEqual([], domain.problems)
 
-    def test_no_cliff_import(self):
-        # Other tools reuse the inventory without cliff.
-        with open(inventory.__file__, encoding='utf-8') as f:
-            self.assertIsNone(re.search(r'^\s*(from|import) cliff',
-                                        f.read(), re.M))
+    def test_read_model_imports_no_cliff_and_no_nova(self):
+        # Other tools (an exporter, a script) reuse the read model without
+        # the command-line layer, and without Nova's start-up cost.
+        code = ('import json, sys\n'
+                'from nova_domain_meta.cmd import %s\n'
+                'print(json.dumps(sorted(sys.modules)))\n'
+                % ', '.join(READ_MODEL))
+        proc = subprocess.run(
+            [sys.executable, '-c', code], capture_output=True, text=True,
+            check=True, env=dict(os.environ, PYTHONPATH=base.REPO),
+            cwd=base.REPO)
+        loaded = json.loads(proc.stdout)
+        self.assertEqual(
+            [], [m for m in loaded
+                 if m.split('.')[0] in ('cliff', 'nova', 'oslo_config')])
+        self.assertIn('nova_domain_meta.cmd.show_fields', loaded)
 
 
 class TestVersions(testtools.TestCase):
@@ -135,14 +158,14 @@ class TestVersions(testtools.TestCase):
                                ('34.1.0-1.el9', '34.1.0'),
                                ('34.0.1.dev12', '34.0.1.dev12'),
                                (' 35.0.0 ', '35.0.0')):
-            self.assertEqual(expected, str(inventory.parse_version(text)))
+            self.assertEqual(expected, str(versions.parse_version(text)))
 
     def test_not_a_version(self):
-        self.assertRaises(ValueError, inventory.parse_version, 'banana')
-        self.assertRaises(ValueError, inventory.parse_version, '')
+        self.assertRaises(ValueError, versions.parse_version, 'banana')
+        self.assertRaises(ValueError, versions.parse_version, '')
 
     def test_ordering(self):
-        older = inventory._older
+        older = versions.older
         self.assertTrue(older('27.1.0-0ubuntu1', '34.0.0'))
         self.assertTrue(older('34.0.0', '34.0.1-2'))
         self.assertTrue(older('34.0.0.0rc1', '34.0.0'))
@@ -153,16 +176,16 @@ class TestVersions(testtools.TestCase):
         self.assertIsNone(older('34.0.0', 'unknown'))
 
     def test_running_versions(self):
-        self.assertEqual(str(inventory.parse_version(
-            inventory.running_nova_version())).split('.')[0], '34')
-        inventory.parse_version(inventory.running_plugin_version())
+        self.assertEqual(str(versions.parse_version(
+            versions.running_nova_version())).split('.')[0], '34')
+        versions.parse_version(versions.running_plugin_version())
 
 
 class TestConnectErrors(testtools.TestCase):
 
     def test_unknown_error_keeps_libvirt_message(self):
         error = self.assertRaises(
-            inventory.ConnectError, inventory.open_connection,
+            errors.ConnectError, connection.open_connection,
             'test:///nonexistent-dir-%s/node.xml' % sys.hexversion)
         self.assertIn('Cannot connect to libvirt at test:///', str(error))
         self.assertIn('failed to parse xml document', str(error))
