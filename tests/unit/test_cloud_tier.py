@@ -21,11 +21,14 @@ showed.
 
 import io
 import os
+import subprocess
+import sys
 
 import fixtures
 from subunit import v2 as subunit_v2
 import testtools
 
+from tests.cloud import hypervisor
 from tests.cloud import ini
 from tests.cloud import process
 from tests.cloud import tempest
@@ -117,3 +120,60 @@ class IniWriteTest(testtools.TestCase):
             self.assertEqual('[DEFAULT]\ndebug = True\n', before.read())
         self.assertEqual({'DEFAULT': [('debug', 'False')]}, ini.read(path))
         self.assertEqual(['nova.conf'], os.listdir(os.path.dirname(path)))
+
+
+class HypervisorLockTest(testtools.TestCase):
+    """The tier runs under a lock its caller holds, never waits for it.
+
+    tools/run-tests.sh holds the lock around ``tox -e cloud``.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                                 'hypervisor.lock')
+        open(self.path, 'w').close()
+        st = os.stat(self.path)
+        self.file_id = '%02x:%02x:%d' % (os.major(st.st_dev),
+                                         os.minor(st.st_dev), st.st_ino)
+
+    def locks(self, *lines):
+        locks = os.path.join(os.path.dirname(self.path), 'locks')
+        with open(locks, 'w') as f:
+            f.write(''.join(line + '\n' for line in lines))
+        return locks
+
+    def test_an_ancestors_lock_is_found(self):
+        parent = os.getppid()
+        locks = self.locks(
+            '1: POSIX  ADVISORY  WRITE %d %s 0 EOF' % (parent, self.file_id),
+            '2: FLOCK  ADVISORY  WRITE %d %s 0 EOF' % (parent, self.file_id))
+        self.assertEqual(parent,
+                         hypervisor.held_by_ancestor(self.path, locks))
+
+    def test_a_strangers_lock_or_a_waiter_is_not(self):
+        stranger = max(hypervisor.ancestors()[0], os.getpid()) + 100000
+        locks = self.locks(
+            '1: FLOCK  ADVISORY  WRITE %d %s 0 EOF' % (stranger,
+                                                       self.file_id),
+            '1: -> FLOCK  ADVISORY  WRITE %d %s 0 EOF' % (os.getppid(),
+                                                          self.file_id))
+        self.assertIsNone(hypervisor.held_by_ancestor(self.path, locks))
+
+    def test_flock_1_around_the_tier_is_seen(self):
+        # The real thing: flock(1) holds the lock and runs a child.
+        code = ('from tests.cloud import hypervisor as h; '
+                'print(h.held_by_ancestor(%r))' % self.path)
+        repo = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))))
+        under = subprocess.run(
+            ['flock', self.path, sys.executable, '-c', code], cwd=repo,
+            env=dict(os.environ, OS_NOVA_DISABLE_EVENTLET_PATCHING='1'),
+            capture_output=True, text=True, check=True)
+        alone = subprocess.run(
+            [sys.executable, '-c', code], cwd=repo,
+            env=dict(os.environ, OS_NOVA_DISABLE_EVENTLET_PATCHING='1'),
+            capture_output=True, text=True, check=True)
+        self.assertEqual('None', alone.stdout.split()[-1])
+        holder = int(under.stdout.split()[-1])
+        self.assertNotEqual(os.getpid(), holder)
