@@ -238,6 +238,7 @@ def main(argv=None):
     # SIGTERM (CI stopping us, a developer's kill) goes through teardown.
     signal.signal(signal.SIGTERM, _stop_requested)
     phases = [p for p in args.phases.split(',') if p]
+    current = 'start'
     try:
         took, waited = phase_start(tier, hypervisor)
         tier.record('phase start', took)
@@ -246,6 +247,7 @@ def main(argv=None):
             if name == 'start':
                 continue
             started = time.monotonic()
+            current = name
             try:
                 _run_phase(name, tier, args)
             except process.TierError as e:
@@ -257,8 +259,9 @@ def main(argv=None):
     except BaseException as e:
         if isinstance(e, SystemExit) and e.code == 0:
             raise
-        failures.append('start: %s' % (e if isinstance(e, process.TierError)
-                                       else traceback.format_exc()))
+        failures.append('%s: %s' % (current,
+                                    e if isinstance(e, process.TierError)
+                                    else traceback.format_exc()))
         print('cloud: FAILED: %s' % failures[-1], flush=True)
         if args.hold:
             _hold(tier)
