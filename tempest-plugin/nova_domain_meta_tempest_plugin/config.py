@@ -62,6 +62,23 @@ opts = [
              'Needs [compute] image_ref to be an image whose kernel has '
              'virtiofs, reachable over SSH ([validation] run_validation).'),
     cfg.StrOpt(
+        'guest_check_method',
+        default='ssh',
+        choices=[
+            ('ssh', 'Mount and write over SSH; needs [validation] '
+                    'run_validation.'),
+            ('console', 'Read the results the image printed at boot '
+                        'from the server\'s console log (compute API); '
+                        'needs [compute-feature-enabled] console_output.'),
+        ],
+        help='How the guest test learns what the guest sees of the share. '
+             'With "console", [compute] image_ref must run the plugin\'s '
+             'console check at boot (nova_domain_meta_tempest_plugin.'
+             'common.guest.console_check_script, for mount_tag and '
+             'guest_mount_point), as the images of the cloud tier of '
+             'nova-domain-meta do; for clouds whose guests tempest cannot '
+             'reach over SSH.'),
+    cfg.StrOpt(
         'domain_xml_command',
         help='Command run on the tempest host that prints the XML of a '
              'libvirt domain. {domain} is replaced by the libvirt domain '

@@ -13,6 +13,7 @@
 """The test logic shared by the tempest tests, on recorded data."""
 
 import os
+import subprocess
 import sys
 
 import fixtures
@@ -148,3 +149,52 @@ class TestReader(testtools.TestCase):
 
     def test_unavailable(self):
         self.assertFalse(whitebox.DomainXMLReader(Conf()).available())
+
+
+class TestConsoleCheck(testtools.TestCase):
+    """The guest's boot-time share check and the reading of its output."""
+
+    def run_script(self, tag='scaphandre'):
+        """Run the check under sh here, mount(8) replaced by a failing one.
+
+        What the parser reads is then what the script really prints.
+        """
+        tmp = self.useFixture(fixtures.TempDir()).path
+        bindir = os.path.join(tmp, 'bin')
+        os.mkdir(bindir)
+        with open(os.path.join(bindir, 'mount'), 'w') as f:
+            f.write('#!/bin/sh\necho "mount: $3: unknown filesystem type '
+                    '\'$2\'" >&2\nexit 32\n')
+        os.chmod(os.path.join(bindir, 'mount'), 0o755)
+        mount_point = os.path.join(tmp, 'share point')
+        script = guest.console_check_script(tag, mount_point)
+        proc = subprocess.run(
+            ['sh', '-c', script], capture_output=True, text=True,
+            env={'PATH': bindir + ':/usr/bin:/bin'}, check=True)
+        return proc.stdout, mount_point
+
+    def test_script_output_is_read_back(self):
+        output, mount_point = self.run_script()
+        report = guest.parse_console_check(output)
+        self.assertEqual('32', report['mount_rc'])
+        self.assertEqual('-', report['mount_type'])
+        self.assertIn('unknown filesystem type', report['mount_output'])
+        # Nothing was mounted here: the write into the directory worked.
+        self.assertEqual('0', report['write_rc'])
+        self.assertTrue(os.path.exists(os.path.join(
+            mount_point, guest.WRITE_PROBE)))
+
+    def test_incomplete_report_is_none(self):
+        self.assertIsNone(guest.parse_console_check(
+            'NDM-CHECK-UUID: abc\r\nNDM-CHECK-MOUNT: rc=0 type=virtiofs \r\n'))
+        self.assertIsNone(guest.parse_console_check(None))
+
+    def test_last_complete_report_counts(self):
+        first = ('NDM-CHECK-UUID: A\nNDM-CHECK-MOUNT: rc=0 type=virtiofs \n'
+                 'NDM-CHECK-WRITE: rc=1 Read-only file system\n'
+                 'NDM-CHECK-DONE: ok\n')
+        second = first.replace('UUID: A', 'UUID: B')
+        report = guest.parse_console_check(first + second +
+                                           'NDM-CHECK-UUID: C\n')
+        self.assertEqual('b', report['uuid'])
+        self.assertEqual('Read-only file system', report['write_output'])

@@ -127,6 +127,18 @@ class ScenarioTestCase(base.TestCase):
 
 class TestDomainMetadata(ScenarioTestCase):
 
+    def test_runs_with_the_microversions_a_cloud_offers(self):
+        # Regression: an open test range (2.86 - None) made tempest raise
+        # InvalidAPIVersionRange in setUpClass on every real cloud.
+        self.flags(group='nova_domain_meta', enabled=True,
+                   domain_xml_command='virsh dumpxml {domain}')
+        self.flags(group='compute', min_microversion=None,
+                   max_microversion='latest')
+        meta_tests.DomainMetadataTest.skip_checks()
+        self.flags(group='compute', max_microversion='2.80')
+        self.assertRaises(meta_tests.DomainMetadataTest.skipException,
+                          meta_tests.DomainMetadataTest.skip_checks)
+
     method = 'test_domain_carries_nova_and_plugin_metadata'
 
     def test_recorded_domain_passes(self):
@@ -240,3 +252,79 @@ class TestPowerMetricsShare(ScenarioTestCase):
                                  'test_guest_mounts_the_share_read_only')
         self.assertRaises(test.skipException,
                           test.test_guest_mounts_the_share_read_only)
+
+
+def console_log(uuid, mount_type='virtiofs', write_rc='1',
+                write_output="sh: can't create /var/scaphandre/"
+                             "nova-domain-meta-write-probe: Read-only file "
+                             "system"):
+    """A console log as the cloud tier's guest prints it."""
+    return '\r\n'.join([
+        '[    0.000000] Linux version 6.1.0-57-amd64',
+        'TINYGUEST-BOOTED',
+        'NDM-CHECK-UUID: %s' % uuid.upper(),
+        'NDM-CHECK-MOUNT: rc=0 type=%s ' % mount_type,
+        'NDM-CHECK-WRITE: rc=%s %s' % (write_rc, write_output),
+        'NDM-CHECK-DONE: ok',
+        'TINYGUEST-WAITING', ''])
+
+
+class FakeConsole(object):
+    """get_console_output answering with ``outputs`` in turn."""
+
+    def __init__(self, *outputs):
+        self.outputs = list(outputs)
+        self.asked = []
+
+    def get_console_output(self, server_id, **kwargs):
+        self.asked.append(server_id)
+        output = self.outputs.pop(0) if len(self.outputs) > 1 \
+            else self.outputs[0]
+        return {'output': output}
+
+
+class TestPowerMetricsShareByConsole(ScenarioTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.flags(group='nova_domain_meta', guest_check_method='console')
+        self.flags(group='validation', run_validation=False)
+        self.flags(group='compute', build_interval=0)
+        self.flavors = FakeFlavors()
+        self.server_id = self.server['body']['server']['id']
+
+    def run_console_test(self, console):
+        test = self.tempest_test(
+            share_tests.PowerMetricsShareTest,
+            'test_guest_mounts_the_share_read_only',
+            admin_flavors_client=self.flavors,
+            create_server=self.create_server, servers_client=console)
+        test.test_guest_mounts_the_share_read_only()
+        return console
+
+    def test_read_only_share_in_the_console_log_passes(self):
+        console = self.run_console_test(FakeConsole(
+            'booting', console_log(self.server_id)))
+        self.assertEqual([self.server_id] * 2, console.asked)
+        self.assertEqual('ACTIVE', self.created[0]['wait_until'])
+
+    def test_report_of_another_guest_fails(self):
+        self.assertRaises(
+            matchers.MismatchError, self.run_console_test,
+            FakeConsole(console_log('00000000-0000-0000-0000-000000000000')))
+
+    def test_writable_share_fails(self):
+        self.assertRaises(
+            AssertionError, self.run_console_test,
+            FakeConsole(console_log(self.server_id, write_rc='0',
+                                    write_output='')))
+
+    def test_share_not_mounted_fails(self):
+        self.assertRaises(
+            matchers.MismatchError, self.run_console_test,
+            FakeConsole(console_log(self.server_id, mount_type='-')))
+
+    def test_no_report_within_the_build_timeout_fails(self):
+        self.flags(group='compute', build_timeout=0)
+        self.assertRaises(AssertionError, self.run_console_test,
+                          FakeConsole('TINYGUEST-BOOTED\r\n'))

@@ -12,6 +12,8 @@
 
 """The power-metrics share: in the domain XML, and read-only in the guest."""
 
+import time
+
 from tempest import config
 from tempest.lib.common.utils import data_utils
 from tempest.lib import decorators
@@ -75,6 +77,48 @@ class PowerMetricsShareTest(meta_tests.DomainXMLTest):
         if not CONF.nova_domain_meta.guest_share_checks:
             raise self.skipException(
                 '[nova_domain_meta] guest_share_checks is False')
+        if CONF.nova_domain_meta.guest_check_method == 'console':
+            self._check_guest_by_console()
+        else:
+            self._check_guest_over_ssh()
+
+    def _check_guest_by_console(self):
+        if not CONF.compute_feature_enabled.console_output:
+            raise self.skipException(
+                '[compute-feature-enabled] console_output is False: the '
+                'guest\'s console log cannot be read')
+        server = self.create_server(flavor=self.share_flavor(),
+                                    wait_until='ACTIVE')
+        report = self._console_report(server['id'])
+        self.assertEqual(server['id'].lower(), report['uuid'],
+                         'the console log reports another guest')
+        self.assertEqual('virtiofs', report['mount_type'],
+                         'the share was not mounted: %s'
+                         % report['mount_output'])
+        self.assertNotEqual('0', report['write_rc'],
+                            'a write into the share succeeded')
+        self.assertTrue(guest.write_refused_read_only(report['write_output']),
+                        'the write failed for another reason: %s'
+                        % report['write_output'])
+
+    def _console_report(self, server_id):
+        """The guest's console check, once it printed all of it."""
+        deadline = time.monotonic() + CONF.compute.build_timeout
+        while True:
+            output = self.servers_client.get_console_output(
+                server_id)['output']
+            report = guest.parse_console_check(output)
+            if report is not None:
+                return report
+            if time.monotonic() > deadline:
+                self.fail('no %s in the console log of %s within %d s; '
+                          'the end of the log:\n%s' % (
+                              guest.CONSOLE_DONE, server_id,
+                              CONF.compute.build_timeout,
+                              (output or '')[-2000:]))
+            time.sleep(CONF.compute.build_interval)
+
+    def _check_guest_over_ssh(self):
         if not CONF.validation.run_validation:
             raise self.skipException(
                 '[validation] run_validation is False: no SSH to guests')
