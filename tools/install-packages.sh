@@ -25,7 +25,22 @@ PYTHON=${PYTHON:-python3}
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
+# Packages are installed, never started: the tiers run their own private
+# libvirtd, MariaDB, RabbitMQ and Open vSwitch, and a system copy started by
+# a maintainer script would hold their ports (RabbitMQ's on every address).
+# Where nothing blocks invoke-rc.d yet, a policy-rc.d refusing every start
+# (exit 101, Debian's policy interface) is in place while apt-get runs.
+POLICY=/usr/sbin/policy-rc.d
+block_service_starts() {
+    [ -e "$POLICY" ] && return 0
+    printf '#!/bin/sh\n# tools/install-packages.sh: no starts while it installs\nexit 101\n' \
+        | $SUDO tee "$POLICY" > /dev/null
+    $SUDO chmod 755 "$POLICY"
+    trap '$SUDO rm -f "$POLICY"' EXIT
+}
+
 apt_install() {
+    block_service_starts
     $SUDO apt-get update
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y \
         --no-install-recommends "$@"
