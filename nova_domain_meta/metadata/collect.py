@@ -27,7 +27,6 @@ interface attach or detach) are they read from the database.
 
 import contextlib
 import contextvars
-import copy
 
 from nova import context as nova_context
 from nova import objects
@@ -108,9 +107,8 @@ class Formatted(nova_config.LibvirtConfigObject):
     """A metadata element formatted once, where a failure can be handled.
 
     lxml refuses some values only when the element is formatted; that must
-    happen here, not later while Nova writes the domain.  Nova gets a copy
-    of the same XML each time it formats this object, without building it
-    again.  ``element`` is the metadata object itself.
+    happen here, not later while Nova writes the domain.  ``element`` is the
+    metadata object itself.
     """
 
     def __init__(self, element):
@@ -121,7 +119,15 @@ class Formatted(nova_config.LibvirtConfigObject):
         self._node = element.format_dom()
 
     def format_dom(self):
-        return copy.copy(self._node)
+        """Return the element: the node made above, then fresh ones.
+
+        Nova formats the guest's metadata once per domain XML: that call
+        takes the node already made, without a copy.  Whoever formats
+        again (the writer strips namespaces in place) gets a node of its
+        own, so no caller sees another's changes.
+        """
+        node, self._node = self._node, None
+        return node if node is not None else self.element.format_dom()
 
 
 def corrected_driver_metadata(dmeta, instance):

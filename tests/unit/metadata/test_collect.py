@@ -20,6 +20,7 @@ from nova.virt import driver as nova_driver
 
 from nova_domain_meta.metadata import builder
 from nova_domain_meta.metadata import collect
+from nova_domain_meta.metadata import domain_meta
 from nova_domain_meta.metadata import schema
 from tests.unit import base
 from tests.unit.metadata import fakes
@@ -103,15 +104,32 @@ class TestCollectNeverRaises(base.TestCase):
         self.assertEqual('web-1', meta.element.name)
         self.assertIsNone(meta.element.flavor)
 
-    def test_formatted_element_gives_nova_a_fresh_copy_each_time(self):
+    def test_formatted_element_gives_each_caller_a_node_of_its_own(self):
         meta = collect.domain_meta_element(
             self.inst, fakes.network_info(), fakes.DISK_MAPPING,
             bdms=fakes.block_device_mappings(self.inst))
+        expected = meta.element.to_xml()
         first, second = meta.format_dom(), meta.format_dom()
         self.assertIsNot(first, second)
+        self.assertEqual(expected, etree.tostring(first, encoding='unicode',
+                                                  pretty_print=True))
         first.clear()
-        self.assertEqual(meta.element.to_xml(), meta.to_xml())
+        self.assertEqual(expected, meta.to_xml())
+        self.assertEqual(expected, etree.tostring(second, encoding='unicode',
+                                                  pretty_print=True))
         self.assertEqual(meta.element.ns_uri, meta.ns_uri)
+
+    def test_formatted_element_hands_over_the_node_it_made(self):
+        with mock.patch.object(domain_meta.DomainMetaInstance, 'format_dom',
+                               autospec=True,
+                               side_effect=domain_meta.DomainMetaInstance.
+                               format_dom) as format_dom:
+            meta = collect.domain_meta_element(
+                self.inst, fakes.network_info(), fakes.DISK_MAPPING,
+                bdms=fakes.block_device_mappings(self.inst))
+            meta.format_dom()
+        # Formatted where a failure is handled, not again for Nova.
+        self.assertEqual(1, format_dom.call_count)
 
 
 def _block_device_info(inst, bdms):
