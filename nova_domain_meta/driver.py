@@ -109,7 +109,7 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
         Block device mappings come from the ``block_device_info`` Nova
         passed, not from another read of the database.
         """
-        with collect.known_mappings(
+        with collect.driver_call(
                 instance, collect.mappings_in(block_device_info)):
             guest = super()._get_guest_config(
                 instance, network_info, image_meta, disk_info, rescue,

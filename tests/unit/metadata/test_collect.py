@@ -132,6 +132,41 @@ class TestCollectNeverRaises(base.TestCase):
         self.assertEqual(1, format_dom.call_count)
 
 
+class TestSettingsPerCall(base.TestCase):
+    """The builders' options are read once per driver call."""
+
+    def setUp(self):
+        super().setUp()
+        self.inst = fakes.instance()
+        self.bdms = fakes.block_device_mappings(self.inst)
+        self.flags = self.conf.config
+
+    def test_settings_are_read_once_per_driver_call(self):
+        self.flags(host='compute-9')
+        self.flags(max_value_length=64, group='domain_meta')
+        self.inst.display_name = 'n' * 100
+        with mock.patch.object(collect, '_Settings', autospec=True,
+                               side_effect=collect._Settings) as read, \
+                collect.driver_call(self.inst, self.bdms):
+            nova_meta = collect.nova_instance_element(
+                fakes.driver_metadata(self.inst))
+            ours = collect.domain_meta_element(
+                self.inst, fakes.network_info(), fakes.DISK_MAPPING)
+        read.assert_called_once_with()
+        self.assertEqual('compute-9', ours.element.host)
+        self.assertEqual('n' * 64, nova_meta.element.name)
+
+    def test_settings_outside_a_driver_call_are_read_afresh(self):
+        self.flags(host='compute-9')
+        with collect.driver_call(self.inst, self.bdms):
+            pass
+        self.flags(host='compute-10')
+        ours = collect.domain_meta_element(
+            self.inst, fakes.network_info(), fakes.DISK_MAPPING,
+            bdms=self.bdms)
+        self.assertEqual('compute-10', ours.element.host)
+
+
 def _block_device_info(inst, bdms):
     """Return block_device_info as Nova's compute manager builds it."""
     for bdm in bdms:
@@ -191,8 +226,7 @@ class TestMappingsNovaPassed(base.TestCase):
         info = _block_device_info(self.inst, self.bdms)
         with mock.patch.object(collect, 'block_device_mappings',
                                autospec=True) as read, \
-                collect.known_mappings(self.inst,
-                                       collect.mappings_in(info)):
+                collect.driver_call(self.inst, collect.mappings_in(info)):
             meta = collect.domain_meta_element(
                 self.inst, fakes.network_info(), fakes.DISK_MAPPING)
         read.assert_not_called()
@@ -204,7 +238,7 @@ class TestMappingsNovaPassed(base.TestCase):
         with mock.patch.object(collect, 'block_device_mappings',
                                autospec=True,
                                return_value=self.bdms) as read, \
-                collect.known_mappings(self.inst, collect.mappings_in(None)):
+                collect.driver_call(self.inst, collect.mappings_in(None)):
             meta = collect.domain_meta_element(
                 self.inst, fakes.network_info(), fakes.DISK_MAPPING)
         read.assert_called_once_with(self.inst, None)
@@ -216,7 +250,7 @@ class TestMappingsNovaPassed(base.TestCase):
         with mock.patch.object(collect, 'block_device_mappings',
                                autospec=True,
                                return_value=self.bdms) as read, \
-                collect.known_mappings(other, []):
+                collect.driver_call(other, []):
             collect.domain_meta_element(
                 self.inst, fakes.network_info(), fakes.DISK_MAPPING)
         read.assert_called_once()
@@ -227,14 +261,13 @@ class TestMappingsNovaPassed(base.TestCase):
         dmeta.root_id = ''
         with mock.patch.object(collect, 'block_device_mappings',
                                autospec=True) as read, \
-                collect.known_mappings(inst,
-                                       fakes.block_device_mappings(inst)):
+                collect.driver_call(inst, fakes.block_device_mappings(inst)):
             fixed = collect.corrected_driver_metadata(dmeta, inst)
         read.assert_not_called()
         self.assertEqual(fakes.VOLUME_UUID, fixed.root_id)
 
     def test_known_mappings_end_with_the_call(self):
-        with collect.known_mappings(self.inst, []):
+        with collect.driver_call(self.inst, []):
             pass
         with mock.patch.object(collect, 'block_device_mappings',
                                autospec=True,
