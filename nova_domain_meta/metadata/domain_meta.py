@@ -171,7 +171,9 @@ class DomainMetaProperty(readers.DomainMetaPropertyReader, DomainMetaObject):
     """``<ndm:property name="...">value</ndm:property>``."""
 
     def __init__(self, name=None, value=None):
-        super().__init__('property', name=name, value=value)
+        # NOTE: an image carries dozens; set the two values directly.
+        self.name = name
+        self.value = value
 
     def _write(self, out, declarations=''):
         # An image carries dozens: the shortest way to the same XML.
@@ -188,7 +190,7 @@ class DomainMetaTag(readers.DomainMetaTagReader, DomainMetaObject):
     """``<ndm:tag>`` holding one server tag."""
 
     def __init__(self, value=None):
-        super().__init__('tag', value=value)
+        self.value = value
 
     def _write(self, out, declarations=''):
         out.append('<%s%s%s>%s</%s>' % (
