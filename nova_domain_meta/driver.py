@@ -115,10 +115,10 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
                 instance, network_info, image_meta, disk_info, rescue,
                 block_device_info, context, mdevs, accel_info, share_info,
                 old_guest)
-            self._power_metrics.configure_guest(guest, instance)
+            shares = self._power_metrics.configure_guest(guest, instance)
             element = collect.domain_meta_element(
                 instance, network_info, disk_info.get('mapping'), context,
-                shares=self._power_metrics.records(instance))
+                shares=self._power_metrics.records(instance, shares))
         if element is not None:
             guest.metadata.append(element)
         return guest
