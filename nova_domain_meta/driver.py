@@ -109,16 +109,16 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
         Block device mappings come from the ``block_device_info`` Nova
         passed, not from another read of the database.
         """
-        with collect.known_mappings(
+        with collect.driver_call(
                 instance, collect.mappings_in(block_device_info)):
             guest = super()._get_guest_config(
                 instance, network_info, image_meta, disk_info, rescue,
                 block_device_info, context, mdevs, accel_info, share_info,
                 old_guest)
-            self._power_metrics.configure_guest(guest, instance)
+            shares = self._power_metrics.configure_guest(guest, instance)
             element = collect.domain_meta_element(
                 instance, network_info, disk_info.get('mapping'), context,
-                shares=self._power_metrics.records(instance))
+                shares=self._power_metrics.records(instance, shares))
         if element is not None:
             guest.metadata.append(element)
         return guest

@@ -50,7 +50,7 @@ def expected_elements(driver, instance, network_info, domain_xml,
     for bdm in bdms:
         if volume_overrides and bdm.device_name in volume_overrides:
             bdm.volume_id = volume_overrides[bdm.device_name]
-    with collect.known_mappings(instance, bdms):
+    with collect.driver_call(instance, bdms):
         elements = [collect.nova_instance_element(
             driver.get_instance_driver_metadata(instance, network_info))]
     domain = writer.domain_root(domain_xml)

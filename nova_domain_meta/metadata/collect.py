@@ -27,7 +27,6 @@ interface attach or detach) are they read from the database.
 
 import contextlib
 import contextvars
-import copy
 
 from nova import context as nova_context
 from nova import objects
@@ -40,17 +39,45 @@ from nova_domain_meta.metadata import builder
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
 
-# (instance uuid, mappings) Nova passed the driver call in progress, for
-# get_instance_driver_metadata, which Nova calls with the instance only.
-_KNOWN_MAPPINGS = contextvars.ContextVar('nova_domain_meta_known_mappings',
-                                         default=None)
+# The _Call in progress: what Nova passed the driver, for
+# get_instance_driver_metadata, which Nova calls with the instance only, and
+# the settings both builders read.
+_CALL = contextvars.ContextVar('nova_domain_meta_driver_call', default=None)
 
 # block_device_info keys holding lists of DriverBlockDevice objects.
 _BLOCK_DEVICE_INFO_LISTS = ('image', 'ephemerals', 'block_device_mapping')
 
 
-def _limits():
-    return builder.Limits.from_conf(CONF)
+class _Settings(object):
+    """The ``[domain_meta]`` and host options the builders need."""
+
+    __slots__ = ('limits', 'host', 'image_properties')
+
+    def __init__(self):
+        self.limits = builder.Limits.from_conf(CONF)
+        self.host = CONF.host
+        self.image_properties = CONF.domain_meta.image_properties
+
+
+class _Call(object):
+    """What stays the same for the whole of one driver call."""
+
+    __slots__ = ('instance_uuid', 'bdms', 'settings')
+
+    def __init__(self, instance_uuid, bdms):
+        self.instance_uuid = instance_uuid
+        self.bdms = bdms
+        self.settings = _Settings()
+
+
+def _settings():
+    """Return the settings of the call in progress, else read them now.
+
+    NOTE: reading an oslo.config option costs microseconds; a domain XML
+    needed seven such reads before the settings were read once per call.
+    """
+    call = _CALL.get()
+    return call.settings if call is not None else _Settings()
 
 
 def block_device_mappings(instance, context=None):
@@ -83,24 +110,25 @@ def mappings_in(block_device_info):
 
 
 @contextlib.contextmanager
-def known_mappings(instance, bdms):
+def driver_call(instance, bdms):
     """Make ``bdms`` the instance's mappings for the calls made inside.
 
-    ``None`` means not known: the calls read the database.
+    ``None`` means not known: the calls read the database.  The settings
+    the builders need are read once, here, for all of those calls.
     """
-    token = _KNOWN_MAPPINGS.set((instance.uuid, bdms))
+    token = _CALL.set(_Call(instance.uuid, bdms))
     try:
         yield bdms
     finally:
-        _KNOWN_MAPPINGS.reset(token)
+        _CALL.reset(token)
 
 
 def _mappings(instance, context=None):
     """Return the instance's mappings: those known, else the database's."""
-    known = _KNOWN_MAPPINGS.get()
-    if known is not None and known[0] == instance.uuid and \
-            known[1] is not None:
-        return known[1]
+    call = _CALL.get()
+    if call is not None and call.instance_uuid == instance.uuid and \
+            call.bdms is not None:
+        return call.bdms
     return block_device_mappings(instance, context)
 
 
@@ -108,9 +136,8 @@ class Formatted(nova_config.LibvirtConfigObject):
     """A metadata element formatted once, where a failure can be handled.
 
     lxml refuses some values only when the element is formatted; that must
-    happen here, not later while Nova writes the domain.  Nova gets a copy
-    of the same XML each time it formats this object, without building it
-    again.  ``element`` is the metadata object itself.
+    happen here, not later while Nova writes the domain.  ``element`` is the
+    metadata object itself.
     """
 
     def __init__(self, element):
@@ -121,7 +148,15 @@ class Formatted(nova_config.LibvirtConfigObject):
         self._node = element.format_dom()
 
     def format_dom(self):
-        return copy.copy(self._node)
+        """Return the element: the node made above, then fresh ones.
+
+        Nova formats the guest's metadata once per domain XML: that call
+        takes the node already made, without a copy.  Whoever formats
+        again (the writer strips namespaces in place) gets a node of its
+        own, so no caller sees another's changes.
+        """
+        node, self._node = self._node, None
+        return node if node is not None else self.element.format_dom()
 
 
 def corrected_driver_metadata(dmeta, instance):
@@ -139,13 +174,14 @@ def corrected_driver_metadata(dmeta, instance):
 
 def nova_instance_element(dmeta):
     """Return ``<nova:instance>`` for ``dmeta``; never raises."""
+    limits = _settings().limits
     try:
-        return Formatted(builder.build_nova_instance(dmeta, _limits()))
+        return Formatted(builder.build_nova_instance(dmeta, limits))
     except Exception:
         LOG.warning('Could not build Nova domain metadata; writing a '
                     'minimal element', instance_uuid=dmeta.instance_meta.uuid,
                     exc_info=True)
-        return Formatted(builder.minimal_nova_instance(dmeta, _limits()))
+        return Formatted(builder.minimal_nova_instance(dmeta, limits))
 
 
 def domain_meta_element(instance, network_info, disk_mapping, context=None,
@@ -153,15 +189,16 @@ def domain_meta_element(instance, network_info, disk_mapping, context=None,
     """Return our ``<ndm:instance>`` for ``instance``, or None on error.
 
     Without ``bdms``, the mappings known for the call in progress
-    (:func:`known_mappings`) are used, else those in Nova's database.
+    (:func:`driver_call`) are used, else those in Nova's database.
     """
     try:
         if bdms is None:
             bdms = _mappings(instance, context)
+        settings = _settings()
         return Formatted(builder.build_domain_meta(
             instance, network_info, bdms, disk_mapping,
-            CONF.host, _limits(),
-            with_image_properties=CONF.domain_meta.image_properties,
+            settings.host, settings.limits,
+            with_image_properties=settings.image_properties,
             hardware=hardware, shares=shares))
     except Exception:
         LOG.warning('Could not build nova-domain-meta metadata; the domain '

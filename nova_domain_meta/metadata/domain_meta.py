@@ -23,6 +23,8 @@ An element whose text or list was cut to the configured bounds carries
 ``truncated="true"``; characters XML cannot hold appear as U+FFFD.
 """
 
+import re
+
 from lxml import etree
 from nova.virt.libvirt import config as nova_config
 
@@ -37,16 +39,52 @@ def _bool_str(value):
 # Python value to attribute text, by kind.
 _FORMAT = {str: str, int: str, bool: _bool_str}
 
+# What a parser would not read back as it was written: markup characters,
+# and the carriage return (and in attributes tab and newline) that XML
+# normalises away.
+_TEXT_SPECIAL = re.compile('[&<>\r]')
+_TEXT_ESCAPES = str.maketrans({'&': '&amp;', '<': '&lt;', '>': '&gt;',
+                               '\r': '&#13;'})
+_ATTRIBUTE_SPECIAL = re.compile('[&<>"\t\n\r]')
+_ATTRIBUTE_ESCAPES = str.maketrans({'&': '&amp;', '<': '&lt;', '>': '&gt;',
+                                    '"': '&quot;', '\t': '&#9;',
+                                    '\n': '&#10;', '\r': '&#13;'})
+
+
+def _content(text):
+    """Return element content a parser reads back as exactly ``text``."""
+    if not text:
+        # An empty text node, which lxml writes as <a></a>, not <a/>.
+        return '<![CDATA[]]>'
+    if _TEXT_SPECIAL.search(text) is None:
+        return text
+    return text.translate(_TEXT_ESCAPES)
+
+
+def _attribute(name, text):
+    """Return `` name="text"``, read back by a parser as exactly ``text``."""
+    if _ATTRIBUTE_SPECIAL.search(text) is not None:
+        text = text.translate(_ATTRIBUTE_ESCAPES)
+    return ' %s="%s"' % (name, text)
+
+
+_TRUNCATED = _attribute('truncated', 'true')
+
+
+def _tag(name):
+    return '%s:%s' % (metadata.DOMAIN_META_PREFIX, name)
+
 
 class DomainMetaObject(readers.DomainMetaReader,
                        nova_config.LibvirtConfigObject):
     """An element of our namespace.
 
     Each of the reader's ``attributes`` is written when its value is not
-    ``None``.  :meth:`format_dom` makes the element on its own, as Nova's
-    config objects do; inside a parent element, children are made with
-    :meth:`format_under`, which is several times cheaper than making each
-    child on its own and appending it, and gives the same XML.
+    ``None``.  :meth:`format_dom` returns the element as Nova's config
+    objects do, but makes it from its XML text (:meth:`_write`): libxml2
+    parses the text of an instance's element in a fraction of the time
+    lxml takes to create its few dozen namespaced elements one call at a
+    time, and the element is the same.
     """
 
     ns_prefix = metadata.DOMAIN_META_PREFIX
@@ -78,88 +116,87 @@ class DomainMetaObject(readers.DomainMetaReader,
         return self.to_xml(pretty_print=False)
 
     def format_dom(self):
-        node = self._new_node(self.root_name, attrib=self._attrib())
-        self._fill(node)
-        return node
+        out = []
+        self._write(out, ' xmlns:%s="%s"' % (self.ns_prefix, self.ns_uri))
+        return etree.fromstring(''.join(out))
 
-    def format_under(self, parent):
-        """Format this element as the last child of ``parent``."""
-        node = etree.SubElement(parent, _TAGS[self.root_name], self._attrib())
-        self._fill(node)
-        return node
+    def _write(self, out, declarations=''):
+        """Append this element's XML text to the list ``out``."""
+        tag = _TAGS[self.root_name]
+        out.append('<%s%s%s>' % (tag, declarations, self._attributes()))
+        self._write_content(out)
+        out.append('</%s>' % tag)
 
-    def _attrib(self):
+    def _attributes(self):
         """Return the XML attributes, in the order ``attributes`` lists."""
         values = self.__dict__
-        return {xml_name: _FORMAT[kind](values[name])
-                for xml_name, name, kind in self.attributes
-                if values[name] is not None}
+        return ''.join([_attribute(xml_name, _FORMAT[kind](values[name]))
+                        for xml_name, name, kind in self.attributes
+                        if values[name] is not None])
 
-    def _fill(self, node):
-        """Add this element's text and children to ``node``."""
-
-    @staticmethod
-    def _text_under(parent, name, value):
-        """Add a text element, marked when the value was cut."""
-        node = etree.SubElement(parent, _TAGS[name])
-        node.text = str(value)
-        if getattr(value, 'truncated', False):
-            node.set('truncated', 'true')
-        return node
+    def _write_content(self, out):
+        """Append this element's text and children to ``out``."""
 
     @staticmethod
-    def _list_under(parent, name, items, truncated):
-        node = etree.SubElement(parent, _TAGS[name])
-        if truncated:
-            node.set('truncated', 'true')
+    def _write_text(out, name, value):
+        """Append a text element, marked when the value was cut."""
+        tag = _TAGS[name]
+        out.append('<%s%s>%s</%s>' % (
+            tag, _TRUNCATED if getattr(value, 'truncated', False) else '',
+            _content(str(value)), tag))
+
+    @staticmethod
+    def _write_list(out, name, items, truncated):
+        tag = _TAGS[name]
+        out.append('<%s%s>' % (tag, _TRUNCATED if truncated else ''))
         for item in items:
-            item.format_under(node)
-        return node
+            item._write(out)
+        out.append('</%s>' % tag)
 
 
 class _QualifiedNames(dict):
-    """``{local name: '{namespace}local name'}``, filled on first use."""
+    """``{local name: 'prefix:local name'}``, filled on first use."""
 
     def __missing__(self, name):
-        self[name] = '{%s}%s' % (metadata.DOMAIN_META_NS, name)
+        self[name] = _tag(name)
         return self[name]
 
 
 _TAGS = _QualifiedNames()
 _PROPERTY = _TAGS['property']
+_TAG = _TAGS['tag']
 
 
 class DomainMetaProperty(readers.DomainMetaPropertyReader, DomainMetaObject):
     """``<ndm:property name="...">value</ndm:property>``."""
 
     def __init__(self, name=None, value=None):
-        super().__init__('property', name=name, value=value)
+        # NOTE: an image carries dozens; set the two values directly.
+        self.name = name
+        self.value = value
 
-    def format_under(self, parent):
+    def _write(self, out, declarations=''):
         # An image carries dozens: the shortest way to the same XML.
-        name = self.name
-        node = etree.SubElement(parent, _PROPERTY) if name is None else \
-            etree.SubElement(parent, _PROPERTY, name=name)
-        self._fill(node)
-        return node
-
-    def _fill(self, node):
-        node.text = None if self.value is None else str(self.value)
-        if getattr(self.value, 'truncated', False) or \
-                getattr(self.name, 'truncated', False):
-            node.set('truncated', 'true')
+        name, value = self.name, self.value
+        out.append('<%s%s%s%s>%s</%s>' % (
+            _PROPERTY, declarations,
+            '' if name is None else _attribute('name', name),
+            _TRUNCATED if (getattr(value, 'truncated', False) or
+                           getattr(name, 'truncated', False)) else '',
+            '' if value is None else _content(str(value)), _PROPERTY))
 
 
 class DomainMetaTag(readers.DomainMetaTagReader, DomainMetaObject):
     """``<ndm:tag>`` holding one server tag."""
 
     def __init__(self, value=None):
-        super().__init__('tag', value=value)
+        self.value = value
 
-    def _fill(self, node):
-        node.text = str(self.value)
-        if getattr(self.value, 'truncated', False):
-            node.set('truncated', 'true')
+    def _write(self, out, declarations=''):
+        out.append('<%s%s%s>%s</%s>' % (
+            _TAG, declarations,
+            _TRUNCATED if getattr(self.value, 'truncated', False) else '',
+            _content(str(self.value)), _TAG))
 
 
 class DomainMetaImage(readers.DomainMetaImageReader, DomainMetaObject):
@@ -177,8 +214,8 @@ class DomainMetaImage(readers.DomainMetaImageReader, DomainMetaObject):
         values.setdefault('properties_truncated', False)
         super().__init__('image', **values)
 
-    def _fill(self, node):
-        self._list_under(node, 'properties', self.properties,
+    def _write_content(self, out):
+        self._write_list(out, 'properties', self.properties,
                          self.properties_truncated)
 
 
@@ -214,9 +251,9 @@ class DomainMetaHardware(readers.DomainMetaHardwareReader, DomainMetaObject):
         values.setdefault('reassigned', [])
         super().__init__('hardware', **values)
 
-    def _fill(self, node):
+    def _write_content(self, out):
         for item in self.reassigned:
-            item.format_under(node)
+            item._write(out)
 
 
 class DomainMetaShare(readers.DomainMetaShareReader, DomainMetaObject):
@@ -250,19 +287,19 @@ class DomainMetaInstance(readers.DomainMetaInstanceReader, DomainMetaObject):
         values.setdefault('shares', [])
         super().__init__('instance', **values)
 
-    def _fill(self, node):
-        etree.SubElement(node, _TAGS['plugin']).set(
-            'version', str(self.plugin_version or ''))
+    def _write_content(self, out):
+        out.append('<%s%s/>' % (_TAGS['plugin'], _attribute(
+            'version', str(self.plugin_version or ''))))
         for xml_name, name in self.text_children:
             value = getattr(self, name)
             if value is not None:
-                self._text_under(node, xml_name, value)
+                self._write_text(out, xml_name, value)
         if self.image is not None:
-            self.image.format_under(node)
-        self._list_under(node, 'blockDevices', self.block_devices, False)
-        self._list_under(node, 'ports', self.ports, False)
-        self._list_under(node, 'tags', self.tags, self.tags_truncated)
+            self.image._write(out)
+        self._write_list(out, 'blockDevices', self.block_devices, False)
+        self._write_list(out, 'ports', self.ports, False)
+        self._write_list(out, 'tags', self.tags, self.tags_truncated)
         if self.hardware is not None:
-            self.hardware.format_under(node)
+            self.hardware._write(out)
         for share in self.shares:
-            share.format_under(node)
+            share._write(out)

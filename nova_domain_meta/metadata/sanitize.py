@@ -52,7 +52,7 @@ def clean(value, max_length):
     if value is None:
         return None
     text = value if isinstance(value, str) else str(value)
-    if len(text) <= max_length and _INVALID_XML_CHARS.search(text) is None:
+    if len(text) <= max_length and _xml_safe(text):
         # Nearly every value: no copy, no bookkeeping.
         return text
     safe, replaced = _INVALID_XML_CHARS.subn(REPLACEMENT, text)
@@ -65,6 +65,32 @@ def clean(value, max_length):
     return result
 
 
+def _xml_safe(text):
+    """Return True when XML 1.0 can hold every character of ``text``.
+
+    NOTE: ``str.isprintable`` is false for every character XML cannot hold
+    (controls, surrogates, U+FFFE/U+FFFF are not printable), and it costs
+    half of the regular expression's search; only text that is not all
+    printable (tabs, newlines, no-break spaces...) needs the search.
+    """
+    return text.isprintable() or _INVALID_XML_CHARS.search(text) is None
+
+
+def _all_clean(texts, max_length):
+    """Return True when every one of ``texts`` is a string clean() keeps.
+
+    Checks them all at once: a flavor's extra specs or an image's
+    properties are dozens of short, plain strings.
+    """
+    try:
+        joined = ''.join(texts)
+    except TypeError:
+        # A value that is None: cleaned one at a time.
+        return False
+    return ((len(joined) <= max_length or
+             max(map(len, texts)) <= max_length) and _xml_safe(joined))
+
+
 def clean_mapping(mapping, max_length, max_items):
     """Return ``(items, truncated)`` for a dict of user-supplied strings.
 
@@ -73,12 +99,18 @@ def clean_mapping(mapping, max_length, max_items):
     ``max_items`` entries; ``truncated`` says whether entries were dropped.
     Keys are cleaned like values.
     """
-    pairs = sorted(((k if k.__class__ is str else str(k), v)
+    # Values are converted as clean() would, so that a flavor's or an
+    # image's plain strings and booleans take the fast path together.
+    pairs = sorted(((k if isinstance(k, str) else str(k),
+                     v if v is None or isinstance(v, str) else str(v))
                     for k, v in (mapping or {}).items()),
                    key=_first)
     truncated = len(pairs) > max_items
+    pairs = pairs[:max_items]
+    if _all_clean([text for pair in pairs for text in pair], max_length):
+        return pairs, truncated
     return ([(clean(k, max_length), clean(v, max_length))
-             for k, v in pairs[:max_items]], truncated)
+             for k, v in pairs], truncated)
 
 
 def _first(pair):
@@ -89,7 +121,10 @@ def clean_list(values, max_length, max_items):
     """Return ``(items, truncated)`` for a list of user-supplied strings."""
     values = sorted(str(v) for v in (values or []))
     truncated = len(values) > max_items
-    return [clean(v, max_length) for v in values[:max_items]], truncated
+    values = values[:max_items]
+    if _all_clean(values, max_length):
+        return values, truncated
+    return [clean(v, max_length) for v in values], truncated
 
 
 def any_altered(*values):

@@ -192,7 +192,10 @@ class PowerMetricsShares(object):
                 'share them: %s') % self.unavailable)
 
     def configure_guest(self, guest, instance):
-        """Add the virtiofs devices and shared memory the guest needs."""
+        """Add the virtiofs devices and shared memory the guest needs.
+
+        Returns the shares given to the guest, for :meth:`records`.
+        """
         shares = self._shares_of(instance, warn=True)
         for share in shares:
             fs = vconfig.LibvirtConfigGuestVirtiofs()
@@ -202,6 +205,7 @@ class PowerMetricsShares(object):
             guest.add_device(fs)
         if shares:
             guest.membacking = self._shared_memory(guest.membacking)
+        return shares
 
     def _shares_of(self, instance, warn=False):
         """The shares ``instance`` gets here: [] when it gets none.
@@ -228,15 +232,23 @@ class PowerMetricsShares(object):
             return []
         return list(self.host_shares.shares)
 
-    def records(self, instance):
-        """``<ndm:share>`` records of what the guest is given."""
+    def records(self, instance, shares=None):
+        """``<ndm:share>`` records of what the guest is given.
+
+        ``shares`` is what :meth:`configure_guest` returned for the same
+        domain XML; without it the instance's request is read again.
+        """
+        if shares is None:
+            shares = self._shares_of(instance)
+        if not shares:
+            return []
         how = ' '.join(m.replace(' ', '-')
                        for m in self.readonly_mechanisms())
         return [domain_meta.DomainMetaShare(
             tag=share.tag,
             directory=self.host_shares.guest_directory(share, instance.name),
             source=self.host_shares.source(share, instance.name),
-            read_only_by=how) for share in self._shares_of(instance)]
+            read_only_by=how) for share in shares]
 
     @staticmethod
     def _shared_memory(membacking):

@@ -20,6 +20,7 @@ from nova.virt import driver as nova_driver
 
 from nova_domain_meta.metadata import builder
 from nova_domain_meta.metadata import collect
+from nova_domain_meta.metadata import domain_meta
 from nova_domain_meta.metadata import schema
 from tests.unit import base
 from tests.unit.metadata import fakes
@@ -103,15 +104,67 @@ class TestCollectNeverRaises(base.TestCase):
         self.assertEqual('web-1', meta.element.name)
         self.assertIsNone(meta.element.flavor)
 
-    def test_formatted_element_gives_nova_a_fresh_copy_each_time(self):
+    def test_formatted_element_gives_each_caller_a_node_of_its_own(self):
         meta = collect.domain_meta_element(
             self.inst, fakes.network_info(), fakes.DISK_MAPPING,
             bdms=fakes.block_device_mappings(self.inst))
+        expected = meta.element.to_xml()
         first, second = meta.format_dom(), meta.format_dom()
         self.assertIsNot(first, second)
+        self.assertEqual(expected, etree.tostring(first, encoding='unicode',
+                                                  pretty_print=True))
         first.clear()
-        self.assertEqual(meta.element.to_xml(), meta.to_xml())
+        self.assertEqual(expected, meta.to_xml())
+        self.assertEqual(expected, etree.tostring(second, encoding='unicode',
+                                                  pretty_print=True))
         self.assertEqual(meta.element.ns_uri, meta.ns_uri)
+
+    def test_formatted_element_hands_over_the_node_it_made(self):
+        with mock.patch.object(domain_meta.DomainMetaInstance, 'format_dom',
+                               autospec=True,
+                               side_effect=domain_meta.DomainMetaInstance.
+                               format_dom) as format_dom:
+            meta = collect.domain_meta_element(
+                self.inst, fakes.network_info(), fakes.DISK_MAPPING,
+                bdms=fakes.block_device_mappings(self.inst))
+            meta.format_dom()
+        # Formatted where a failure is handled, not again for Nova.
+        self.assertEqual(1, format_dom.call_count)
+
+
+class TestSettingsPerCall(base.TestCase):
+    """The builders' options are read once per driver call."""
+
+    def setUp(self):
+        super().setUp()
+        self.inst = fakes.instance()
+        self.bdms = fakes.block_device_mappings(self.inst)
+        self.flags = self.conf.config
+
+    def test_settings_are_read_once_per_driver_call(self):
+        self.flags(host='compute-9')
+        self.flags(max_value_length=64, group='domain_meta')
+        self.inst.display_name = 'n' * 100
+        with mock.patch.object(collect, '_Settings', autospec=True,
+                               side_effect=collect._Settings) as read, \
+                collect.driver_call(self.inst, self.bdms):
+            nova_meta = collect.nova_instance_element(
+                fakes.driver_metadata(self.inst))
+            ours = collect.domain_meta_element(
+                self.inst, fakes.network_info(), fakes.DISK_MAPPING)
+        read.assert_called_once_with()
+        self.assertEqual('compute-9', ours.element.host)
+        self.assertEqual('n' * 64, nova_meta.element.name)
+
+    def test_settings_outside_a_driver_call_are_read_afresh(self):
+        self.flags(host='compute-9')
+        with collect.driver_call(self.inst, self.bdms):
+            pass
+        self.flags(host='compute-10')
+        ours = collect.domain_meta_element(
+            self.inst, fakes.network_info(), fakes.DISK_MAPPING,
+            bdms=self.bdms)
+        self.assertEqual('compute-10', ours.element.host)
 
 
 def _block_device_info(inst, bdms):
@@ -173,8 +226,7 @@ class TestMappingsNovaPassed(base.TestCase):
         info = _block_device_info(self.inst, self.bdms)
         with mock.patch.object(collect, 'block_device_mappings',
                                autospec=True) as read, \
-                collect.known_mappings(self.inst,
-                                       collect.mappings_in(info)):
+                collect.driver_call(self.inst, collect.mappings_in(info)):
             meta = collect.domain_meta_element(
                 self.inst, fakes.network_info(), fakes.DISK_MAPPING)
         read.assert_not_called()
@@ -186,7 +238,7 @@ class TestMappingsNovaPassed(base.TestCase):
         with mock.patch.object(collect, 'block_device_mappings',
                                autospec=True,
                                return_value=self.bdms) as read, \
-                collect.known_mappings(self.inst, collect.mappings_in(None)):
+                collect.driver_call(self.inst, collect.mappings_in(None)):
             meta = collect.domain_meta_element(
                 self.inst, fakes.network_info(), fakes.DISK_MAPPING)
         read.assert_called_once_with(self.inst, None)
@@ -198,7 +250,7 @@ class TestMappingsNovaPassed(base.TestCase):
         with mock.patch.object(collect, 'block_device_mappings',
                                autospec=True,
                                return_value=self.bdms) as read, \
-                collect.known_mappings(other, []):
+                collect.driver_call(other, []):
             collect.domain_meta_element(
                 self.inst, fakes.network_info(), fakes.DISK_MAPPING)
         read.assert_called_once()
@@ -209,14 +261,13 @@ class TestMappingsNovaPassed(base.TestCase):
         dmeta.root_id = ''
         with mock.patch.object(collect, 'block_device_mappings',
                                autospec=True) as read, \
-                collect.known_mappings(inst,
-                                       fakes.block_device_mappings(inst)):
+                collect.driver_call(inst, fakes.block_device_mappings(inst)):
             fixed = collect.corrected_driver_metadata(dmeta, inst)
         read.assert_not_called()
         self.assertEqual(fakes.VOLUME_UUID, fixed.root_id)
 
     def test_known_mappings_end_with_the_call(self):
-        with collect.known_mappings(self.inst, []):
+        with collect.driver_call(self.inst, []):
             pass
         with mock.patch.object(collect, 'block_device_mappings',
                                autospec=True,

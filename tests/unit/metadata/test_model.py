@@ -130,6 +130,37 @@ class TestDomainMetaRoundTrip(base.TestCase):
         self.assertEqual('true', prop.get('truncated'))
         self.assertEqual(64, len(prop.text))
 
+    def test_markup_and_whitespace_in_values_read_back_unchanged(self):
+        tricky = 'a & b <c> "d" \'e\' ]]> \t\r\n\r f &amp;'
+        meta = domain_meta.DomainMetaInstance(
+            uuid=tricky, hostname=tricky, host='', key_name='\r\n',
+            image=domain_meta.DomainMetaImage(
+                name=tricky, properties=[
+                    domain_meta.DomainMetaProperty(tricky, tricky),
+                    domain_meta.DomainMetaProperty('empty', '')]),
+            ports=[domain_meta.DomainMetaPort(network_name=tricky)],
+            tags=[domain_meta.DomainMetaTag(tricky)])
+        parsed = _round_trip(meta, domain_meta.DomainMetaInstance)
+        self.assertEqual(meta, parsed)
+        self.assertEqual(
+            (tricky, tricky, '', '\r\n', tricky, tricky, tricky, '', tricky,
+             tricky),
+            (parsed.uuid, parsed.hostname, parsed.host, parsed.key_name,
+             parsed.image.name, parsed.image.properties[0].name,
+             parsed.image.properties[0].value,
+             parsed.image.properties[1].value,
+             parsed.ports[0].network_name, parsed.tags[0].value))
+
+    def test_empty_and_missing_text_are_told_apart(self):
+        # lxml writes an empty text as <a></a> and no text as <a/>; the
+        # domain XML keeps the difference, as when lxml made each element.
+        meta = domain_meta.DomainMetaImage(properties=[
+            domain_meta.DomainMetaProperty('empty', ''),
+            domain_meta.DomainMetaProperty('none', None)])
+        xml = meta.to_xml(pretty_print=False)
+        self.assertIn('<ndm:property name="empty"></ndm:property>', xml)
+        self.assertIn('<ndm:property name="none"/>', xml)
+
     def test_rejects_nova_element(self):
         self.assertRaises(
             readers.InvalidElement, domain_meta.DomainMetaInstance().parse_dom,

@@ -71,3 +71,42 @@ class TestClean(testtools.TestCase):
         items, truncated = sanitize.clean_list(['z', 'y'], 100, 5)
         self.assertEqual(['y', 'z'], items)
         self.assertFalse(truncated)
+
+    def test_mapping_with_a_bad_key_or_value_is_cleaned_item_by_item(self):
+        items, _ = sanitize.clean_mapping(
+            {'ok': 'fine', 'b\x00d': 'v', 'k': 'x' * 20, 'n': None}, 10, 10)
+        self.assertEqual([('b\ufffdd', 'v'), ('k', 'x' * 10), ('n', None),
+                          ('ok', 'fine')], items)
+        self.assertTrue(items[0][0].replaced)
+        self.assertTrue(items[1][1].truncated)
+        self.assertFalse(sanitize.any_altered(*items[3]))
+
+    def test_mapping_values_that_are_not_strings_are_converted(self):
+        items, _ = sanitize.clean_mapping({'a': True, 'b': 3}, 10, 10)
+        self.assertEqual([('a', 'True'), ('b', '3')], items)
+
+    def test_plain_mapping_comes_back_as_it_was(self):
+        specs = {'hw:cpu_policy': 'dedicated', 'note': 'tab\tand\nline'}
+        items, truncated = sanitize.clean_mapping(specs, 20, 10)
+        self.assertEqual(sorted(specs.items()), items)
+        self.assertFalse(truncated)
+        self.assertFalse(any(sanitize.any_altered(*item) for item in items))
+
+    def test_a_long_mapping_of_short_values_is_not_cut(self):
+        specs = {'key%02d' % i: 'value' for i in range(40)}
+        items, truncated = sanitize.clean_mapping(specs, 64, 100)
+        self.assertEqual(sorted(specs.items()), items)
+        self.assertFalse(truncated)
+
+    def test_list_with_a_bad_value_is_cleaned_item_by_item(self):
+        items, _ = sanitize.clean_list(['ok', 'b\x07d'], 10, 5)
+        self.assertEqual(['b\ufffdd', 'ok'], items)
+        self.assertTrue(sanitize.any_altered(*items))
+
+    def test_printable_characters_are_all_ones_xml_can_hold(self):
+        # The fast path's premise, for every code point there is.
+        for code in range(0x110000):
+            char = chr(code)
+            if char.isprintable():
+                self.assertIsNone(sanitize._INVALID_XML_CHARS.search(char),
+                                  hex(code))
