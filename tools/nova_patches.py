@@ -441,8 +441,9 @@ def common_package(modules):
 def changed_tests(tree, path):
     """The tests of ``path`` the commit at HEAD adds or edits, as ids.
 
-    A changed line belongs to the ``def test_...`` it sits in (a decorator
-    to the method it decorates); lines outside test methods (helpers,
+    A changed line belongs to the ``def test_...`` it sits in, through any
+    function nested in it (a decorator to the method it decorates); lines
+    outside test methods (helpers,
     base classes, imports) name no test: the full runs after the series
     cover what they change.  Returns ``module:method`` names; the runner
     finds every test of the module running that method.
@@ -468,20 +469,29 @@ def changed_tests(tree, path):
                 while below < len(source) and not re.match(
                         r'^\s*(?:async )?def ', source[below]):
                     below += 1
-                found = re.match(r'^\s+(?:async )?def (test\w*)\(',
+                found = re.match(r'^(\s*)(?:async )?def (\w+)\(',
                                  source[below] if below < len(source)
                                  else '')
-                method = found.group(1) if found else ''
+                if found and found.group(1) and \
+                        found.group(2).startswith('test'):
+                    method = found.group(2)
+                elif not found or len(found.group(1)) <= 4:
+                    method = ''
                 index -= 1
                 continue
             found = re.match(r'^(\s*)(?:async )?def (\w+)\(', line)
             if found and method is None:
-                method = (found.group(2) if found.group(1) and
-                          found.group(2).startswith('test') else '')
+                if found.group(2).startswith('test') and found.group(1):
+                    method = found.group(2)
+                elif len(found.group(1)) <= 4:
+                    method = ''
+                # else: a function nested in a test; go on to the test.
             if method is not None:
                 if method:
                     ids.add('%s:%s' % (module, method))
                 break
+            if re.match(r'^[A-Za-z_]', line):
+                break  # A module-level statement: no test holds the line.
             index -= 1
     return sorted(ids)
 
