@@ -9,7 +9,7 @@
 #                                      bindep.txt profiles from this)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ENVS=${TOX_ENVS:-pep8,py3,functional,real,cloud,tempest-plugin,packaging,genconfig,docs,releasenotes}
+ENVS=${TOX_ENVS:-pep8,py3,functional,real,cloud,tempest-plugin,packaging,genconfig,docs,releasenotes,patches}
 if [ "${1:-}" = "--list" ]; then
     tr ',' '\n' <<< "$ENVS"
     exit 0
