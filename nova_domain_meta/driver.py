@@ -71,7 +71,7 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
 
     def init_host(self, host):
         super().init_host(host)
-        self._power_metrics.start(CONF)
+        self._power_metrics.start(CONF, host)
         self._metadata_reconciler.start()
 
     def update_provider_tree(self, provider_tree, nodename,
@@ -152,11 +152,8 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
     # define, carry it over whenever Nova redefines the domain here.
 
     def _create_guest(self, context, xml, instance, *args, **kwargs):
-        if self._power_metrics.shared_in(xml):
-            self._power_metrics.prepare(instance)
-        else:
-            # E.g. resized to a flavor without power metrics.
-            self._power_metrics.release(instance)
+        # Refuses a share that would not be read-only, whatever the XML.
+        self._power_metrics.before_create(instance, xml)
         guest = super()._create_guest(context, xml, instance, *args,
                                       **kwargs)
         self._stable_hardware.remember(instance, guest)

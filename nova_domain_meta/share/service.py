@@ -18,6 +18,7 @@ service; a host that cannot share read-only with virtiofs keeps running
 without the ``COMPUTE_SHARE_LOCAL_FS`` trait and says why in its log.
 """
 
+import os
 import uuid
 
 from lxml import etree
@@ -54,29 +55,34 @@ class PowerMetricsShares(object):
         self.host_shares = None
         self.readonly_by_libvirt = False
         self.unavailable = _('[domain_meta] share_local_fs is not set')
+        self.view_dir = None
+        self.this_host = None
 
     # Service start.
 
-    def start(self, conf):
+    def start(self, conf, this_host):
         """Read and check the options; decide whether this host can share.
 
         :raises nova.exception.InvalidConfiguration: the option names a
             directory that cannot be used.
         """
+        self.this_host = this_host
+        self.view_dir = os.path.normpath(conf.domain_meta.share_view_dir)
         shares = conf.domain_meta.share_local_fs
         if not shares:
             return
         problem = (mapping.check_directories(shares) or
-                   mapping.check_view_dir(shares,
-                                          conf.domain_meta.share_view_dir))
+                   mapping.check_view_dir(shares, self.view_dir))
         if problem:
             raise exception.InvalidConfiguration(problem)
         problem = self._virtiofs_problem(conf.libvirt.virt_type)
         if problem is None:
             self.readonly_by_libvirt = self._libvirt_makes_readonly()
-            candidate = share_host.HostShares(shares,
-                                              conf.domain_meta.share_view_dir)
-            view_problem = candidate.probe()
+            candidate = share_host.HostShares(shares, self.view_dir,
+                                              self._host._uri)
+            view_problem, notes = candidate.probe()
+            for note in notes:
+                LOG.warning('Power-metrics shares: %s', note)
             if view_problem is not None:
                 if self.readonly_by_libvirt:
                     candidate.bind_views = False
@@ -285,17 +291,62 @@ class PowerMetricsShares(object):
                 return True
         return False
 
-    def prepare(self, instance):
-        """Per-guest directories and read-only views, before define."""
-        self.host_shares.prepare(instance.name)
+    # The guest's directories and views through its domain's life.
+
+    def before_create(self, instance, xml):
+        """Prepare, or refuse, the shares of a domain about to start.
+
+        Called for every domain Nova starts, with the XML it will define,
+        whether or not this host offers the share now: any virtiofs source
+        below ``share_view_dir`` must be a read-only mount at this moment,
+        here and where the libvirt daemon looks, or the guest does not
+        start.
+
+        :raises share_host.UnsafeShare: the guest must not start.
+        """
+        sources = self._view_sources(xml)
+        if self.available and self.shared_in(xml):
+            self.host_shares.prepare(instance.name)
+        else:
+            # E.g. resized to a flavor without power metrics.
+            self.release(instance)
+        problems = share_host.readonly_problems(sources, self._host._uri)
+        if problems:
+            raise share_host.ShareNotReadOnly(reason='; '.join(problems))
+
+    def _view_sources(self, xml):
+        """virtiofs sources of domain ``xml`` below ``share_view_dir``."""
+        if not self.view_dir or not xml:
+            return []
+        found = []
+        for fs in etree.fromstring(xml).iterfind('devices/filesystem'):
+            driver, source = fs.find('driver'), fs.find('source')
+            if (driver is None or driver.get('type') != 'virtiofs' or
+                    source is None or not source.get('dir')):
+                continue
+            path = source.get('dir')
+            for candidate, root in ((os.path.normpath(path), self.view_dir),
+                                    (os.path.realpath(path),
+                                     os.path.realpath(self.view_dir))):
+                if candidate.startswith(root.rstrip('/') + '/'):
+                    found.append(path)
+                    break
+        return found
 
     def release(self, instance):
         """Remove whatever this host made for ``instance``; never raises."""
         if self.host_shares is None:
             return
+        name = instance.name
         try:
-            if self.host_shares.held(instance.name):
-                self.host_shares.release(instance.name)
+            share_host.safe_name(name)
+        except share_host.UnsafeShare:
+            return  # nothing can have been made for it
+        try:
+            if (self.host_shares.has_views(name) or
+                    self.host_shares.has_data(name)):
+                self.host_shares.release_views(name)
+                self.host_shares.remove_data(name)
                 LOG.info('Removed the power-metrics share of the guest',
                          instance=instance)
         except Exception as e:
