@@ -135,12 +135,11 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
         try:
             return super().cleanup(context, instance, *args, **kwargs)
         finally:
-            self._power_metrics.release(instance)
+            self._power_metrics.after_cleanup(context, instance)
 
     def confirm_migration(self, context, migration, instance, network_info):
         super().confirm_migration(context, migration, instance, network_info)
-        if migration.source_compute != migration.dest_compute:
-            self._power_metrics.release(instance)
+        self._power_metrics.confirmed(migration, instance)
 
     def check_can_live_migrate_source(self, context, instance,
                                       dest_check_data, *args, **kwargs):

@@ -31,6 +31,7 @@ from nova_domain_meta.metadata import domain_meta
 from nova_domain_meta.share import host as share_host
 from nova_domain_meta.share import mapping
 from nova_domain_meta.share import request
+from nova_domain_meta.share import retention
 from nova_domain_meta.share import vconfig
 
 LOG = logging.getLogger(__name__)
@@ -307,9 +308,10 @@ class PowerMetricsShares(object):
         sources = self._view_sources(xml)
         if self.available and self.shared_in(xml):
             self.host_shares.prepare(instance.name)
-        else:
-            # E.g. resized to a flavor without power metrics.
-            self.release(instance)
+        elif self.available:
+            # E.g. resized to a flavor without power metrics: the data
+            # stays until the resize is confirmed.
+            self._release(instance, remove_data=False)
         problems = share_host.readonly_problems(sources, self._host._uri)
         if problems:
             raise share_host.ShareNotReadOnly(reason='; '.join(problems))
@@ -333,8 +335,39 @@ class PowerMetricsShares(object):
                     break
         return found
 
-    def release(self, instance):
-        """Remove whatever this host made for ``instance``; never raises."""
+    def after_cleanup(self, context, instance):
+        """The domain is gone: release its views; its data if it leaves.
+
+        Nova calls ``cleanup()`` also when it defines the domain again on
+        this host (hard reboot, power on, rebuild, ...): the guest's
+        directory is removed only when :func:`retention.leaving` says the
+        guest leaves.  Nothing is done (no privileged call) for a guest
+        that never had the share here.  Never raises.
+        """
+        try:
+            why = retention.leaving(context, instance, self.this_host)
+        except Exception as e:
+            LOG.warning('Cannot tell whether the guest leaves this host, '
+                        'keeping its power-metrics directory: %s', e,
+                        instance=instance)
+            why = None
+        self._release(instance, remove_data=why)
+
+    def confirmed(self, migration, instance):
+        """A resize or migration was confirmed; this is its source."""
+        if migration.source_compute != migration.dest_compute:
+            self._release(instance, remove_data='migrated to %s'
+                          % migration.dest_compute)
+        elif not self._wants(instance, instance.flavor):
+            # Resized here to a flavor without power metrics.
+            self._release(instance, remove_data='resized without power '
+                          'metrics')
+
+    def _release(self, instance, remove_data):
+        """Unmount the guest's views; remove its data if ``remove_data``.
+
+        ``remove_data`` is the reason the guest leaves (logged) or falsy.
+        """
         if self.host_shares is None:
             return
         name = instance.name
@@ -343,15 +376,31 @@ class PowerMetricsShares(object):
         except share_host.UnsafeShare:
             return  # nothing can have been made for it
         try:
-            if (self.host_shares.has_views(name) or
-                    self.host_shares.has_data(name)):
-                self.host_shares.release_views(name)
+            if not self._had_share(instance):
+                return
+            self.host_shares.release_views(name)
+            if remove_data and self.host_shares.has_data(name):
                 self.host_shares.remove_data(name)
-                LOG.info('Removed the power-metrics share of the guest',
-                         instance=instance)
+                LOG.info('Removed the power-metrics directory of the guest '
+                         '(%s)', remove_data, instance=instance)
         except Exception as e:
             LOG.warning('Could not remove the power-metrics share: %s', e,
                         instance=instance)
+
+    def _wants(self, instance, flavor):
+        try:
+            return flavor is not None and request.requested(instance, flavor)
+        except request.InvalidPowerMetricsRequest:
+            return False
+
+    def _had_share(self, instance):
+        """Did this host (or may it) share a directory with the guest?"""
+        if self.host_shares.has_views(instance.name):
+            return True
+        flavors = [instance.flavor] + [
+            getattr(instance, key) for key in ('old_flavor', 'new_flavor')
+            if instance.obj_attr_is_set(key)]
+        return any(self._wants(instance, f) for f in flavors)
 
     def refuse_live_migration(self, instance):
         """Live migration of a guest with virtiofs fails in libvirt."""

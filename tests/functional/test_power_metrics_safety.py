@@ -10,19 +10,134 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The power-metrics share fails closed.
+"""The power-metrics share keeps guests' data, and fails closed.
 
-Issue 17: a domain whose view was missing, or not read-only where the
-libvirt daemon looks, started anyway.  Each test here failed before the
-change that fixed it.
+Issue 17: a hard reboot, a stop and start, a rebuild wiped the guest's
+metrics directory (Nova's ``cleanup()`` runs for every redefinition),
+and so did every destroy of a guest without the share whose directory
+Scaphandre had made; a domain whose view was missing started anyway.
+Each test here failed before the change that fixed it.
 
 Setup as in :mod:`tests.functional.test_power_metrics`: Nova's functional
 framework, our driver, real directories, mounts in a table.
 """
 
+import os
+
+from nova import context
+from nova import objects
 from nova.tests.functional.api import client
 
 from tests.functional import test_power_metrics as base
+
+TAG = base.TAG
+#: What Scaphandre's exporter writes into a guest's directory.
+RAPL = os.path.join('intel-rapl:0', 'energy_uj')
+
+
+class DataSurvivesRedefinitionTest(base.PowerMetricsTestBase):
+    """Measurements stay while the guest stays on the host."""
+
+    def setUp(self):
+        super().setUp()
+        self.flags(allow_resize_to_same_host=True)
+        self.start_share_compute('compute1')
+        self.server = self.boot(self.flavor_pm)
+        # Resizes and rebuilds stat the root disk file Nova's stubbed
+        # image backend never writes.
+        open(os.path.join(self.instance_dir(self.server), 'disk'),
+             'a').close()
+        self.measure(self.server, '1000')
+
+    def measure(self, server, value):
+        """Write what Scaphandre would into the guest's directory."""
+        path = os.path.join(self.guest_dir(server, 'compute1'), RAPL)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write(value)
+
+    def assert_kept(self, server, value='1000'):
+        path = os.path.join(self.guest_dir(server, 'compute1'), RAPL)
+        self.assertTrue(os.path.isfile(path), '%s is gone' % path)
+        with open(path) as f:
+            self.assertEqual(value, f.read())
+        self.assert_shared(server, 'compute1', generated=False)
+
+    def test_stop_and_start_keep_the_data(self):
+        server = self._stop_server(self.server)
+        self.assert_kept(server)
+        server = self._start_server(server)
+        self.assert_kept(server)
+
+    def test_hard_reboot_keeps_the_data(self):
+        server = self._reboot_server(self.server, hard=True)
+        self.assert_kept(server)
+
+    def test_host_boot_restart_keeps_the_data(self):
+        # What nova-compute does, after a host reboot, for a guest that
+        # was running: the domain is defined but stopped.
+        driver = self.computes['compute1'].driver
+        ctxt = self._get_context()
+        instance = self._get_instance(self.server)
+        driver._host.get_guest(instance)._domain.destroy()
+        driver.resume_state_on_host_boot(
+            ctxt, instance, instance.get_network_info(),
+            objects.ShareMappingList(objects=[]), block_device_info=None)
+        self.assert_kept(self.server)
+
+    def test_rescue_and_unrescue_keep_the_data(self):
+        server = self._rescue_server(self.server)
+        self.assert_kept(server)
+        self.api.post_server_action(server['id'], {'unrescue': None})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self.assert_kept(server)
+
+    def test_rebuild_keeps_the_data(self):
+        server = self._rebuild_server(self.server,
+                                      '155d900f-4e14-4e4c-a73d-069cbf4541e6')
+        self.assert_kept(server)
+
+    def test_same_host_resize_revert_keeps_the_data(self):
+        server = self._resize_server(self.server, self.flavor_pm_big)
+        self.assert_kept(server)
+        server = self._revert_resize(server)
+        self.assertEqual('compute1', self.host_of(server))
+        self.assert_kept(server)
+
+    def test_delete_removes_the_data(self):
+        self._delete_server(self.server)
+        self.assert_nothing_left(self.server, 'compute1')
+
+    def test_shelve_offload_removes_the_data(self):
+        self._shelve_server(self.server)
+        self.assert_nothing_left(self.server, 'compute1')
+
+    def _get_context(self):
+        return context.get_admin_context()
+
+    def _get_instance(self, server):
+        return objects.Instance.get_by_uuid(self._get_context(),
+                                            server['id'])
+
+
+class GuestsWithoutTheShareTest(base.PowerMetricsTestBase):
+    """Scaphandre's directories of other guests are not ours to delete."""
+
+    def test_no_privileged_call_for_a_guest_without_the_share(self):
+        self.start_share_compute('compute1')
+        plain = self._create_flavor(name='plain', ephemeral=0)
+        server = self.boot(plain)
+        # Scaphandre's exporter writes a directory for every QEMU guest.
+        directory = self.guest_dir(server, 'compute1')
+        os.makedirs(os.path.join(directory, 'intel-rapl:0'))
+        calls = len(self.host.privileged_calls)
+        server = self._reboot_server(server, hard=True)
+        server = self._stop_server(server)
+        server = self._start_server(server)
+        self._delete_server(server)
+        self.assertEqual([], self.host.privileged_calls[calls:])
+        self.assertTrue(os.path.isdir(os.path.join(directory,
+                                                   'intel-rapl:0')))
 
 
 class FailClosedTest(base.PowerMetricsTestBase):
