@@ -30,6 +30,7 @@ from oslo_log import log as logging
 from nova_domain_meta.metadata import domain_meta
 from nova_domain_meta.share import host as share_host
 from nova_domain_meta.share import mapping
+from nova_domain_meta.share import names
 from nova_domain_meta.share import request
 from nova_domain_meta.share import retention
 from nova_domain_meta.share import vconfig
@@ -65,7 +66,8 @@ class PowerMetricsShares(object):
         """Read and check the options; decide whether this host can share.
 
         :raises nova.exception.InvalidConfiguration: the option names a
-            directory that cannot be used.
+            directory that cannot be used, or ``instance_name_template``
+            cannot name the guests' directories.
         """
         self.this_host = this_host
         self.view_dir = os.path.normpath(conf.domain_meta.share_view_dir)
@@ -73,7 +75,8 @@ class PowerMetricsShares(object):
         if not shares:
             return
         problem = (mapping.check_directories(shares) or
-                   mapping.check_view_dir(shares, self.view_dir))
+                   mapping.check_view_dir(shares, self.view_dir) or
+                   names.check_template(conf.instance_name_template))
         if problem:
             raise exception.InvalidConfiguration(problem)
         problem = self._virtiofs_problem(conf.libvirt.virt_type)
@@ -188,15 +191,19 @@ class PowerMetricsShares(object):
     def check_can_spawn(self, instance):
         """Refuse a build this host cannot serve, before any work.
 
-        A bad request aborts the build with a fault naming the value; a
-        host without the share sends the build elsewhere (Nova
-        reschedules), which only happens when the scheduler is not set up
-        to filter on the trait.
+        A bad request, or a domain name that cannot name a directory,
+        aborts the build with a fault naming the value (an InvalidInput:
+        no other host would do better); a host without the share sends
+        the build elsewhere (Nova reschedules), which only happens when
+        the scheduler is not set up to filter on the trait.
         """
-        if self.wanted(instance) and not self.available:
+        if not self.wanted(instance):
+            return
+        if not self.available:
             raise exception.ComputeResourcesUnavailable(reason=_(
                 'the instance asks for power metrics but this host cannot '
                 'share them: %s') % self.unavailable)
+        share_host.safe_name(instance.name)
 
     def configure_guest(self, guest, instance):
         """Add the virtiofs devices and shared memory the guest needs."""
@@ -307,6 +314,7 @@ class PowerMetricsShares(object):
         """
         sources = self._view_sources(xml)
         if self.available and self.shared_in(xml):
+            self._refuse_name_clash(instance)
             self.host_shares.prepare(instance.name)
         elif self.available:
             # E.g. resized to a flavor without power metrics: the data
@@ -378,6 +386,8 @@ class PowerMetricsShares(object):
         try:
             if not self._had_share(instance):
                 return
+            if self._used_by_another_domain(instance):
+                return
             self.host_shares.release_views(name)
             if remove_data and self.host_shares.has_data(name):
                 self.host_shares.remove_data(name)
@@ -401,6 +411,37 @@ class PowerMetricsShares(object):
             getattr(instance, key) for key in ('old_flavor', 'new_flavor')
             if instance.obj_attr_is_set(key)]
         return any(self._wants(instance, f) for f in flavors)
+
+    def _domain_uuid(self, name):
+        """UUID of the libvirt domain called ``name``, or None."""
+        try:
+            domains = self._host.list_instance_domains(only_running=False)
+        except Exception as e:
+            LOG.warning('Cannot list libvirt domains: %s', e)
+            return None
+        for domain in domains:
+            if domain.name() == name:
+                return domain.UUIDString()
+        return None
+
+    def _used_by_another_domain(self, instance):
+        other = self._domain_uuid(instance.name)
+        if other is not None and other != instance.uuid:
+            LOG.warning('Not touching the power-metrics share of %(name)s: '
+                        'the libvirt domain of that name is another '
+                        'instance\'s (%(other)s)',
+                        {'name': instance.name, 'other': other},
+                        instance=instance)
+            return True
+        return False
+
+    def _refuse_name_clash(self, instance):
+        other = self._domain_uuid(instance.name)
+        if other is not None and other != instance.uuid:
+            raise share_host.UnsafeShare(reason=_(
+                'the libvirt domain %(name)s belongs to another instance '
+                '(%(other)s); its directory is not this guest\'s') % {
+                    'name': instance.name, 'other': other})
 
     def refuse_live_migration(self, instance):
         """Live migration of a guest with virtiofs fails in libvirt."""

@@ -13,10 +13,12 @@
 """The power-metrics share keeps guests' data, and fails closed.
 
 Issue 17: a hard reboot, a stop and start, a rebuild wiped the guest's
-metrics directory (Nova's ``cleanup()`` runs for every redefinition),
-and so did every destroy of a guest without the share whose directory
-Scaphandre had made; a domain whose view was missing started anyway.
-Each test here failed before the change that fixed it.
+metrics directory (Nova's ``cleanup()`` runs for every redefinition); a
+domain whose view was missing started anyway; two servers given one
+domain name shared, then lost, one directory.  Issue 16: a domain name
+that cannot name a directory was rescheduled to every host and ended in
+"Exceeded maximum number of retries".  Each test here failed before the
+change that fixed it.
 
 Setup as in :mod:`tests.functional.test_power_metrics`: Nova's functional
 framework, our driver, real directories, mounts in a table.
@@ -25,9 +27,11 @@ framework, our driver, real directories, mounts in a table.
 import os
 
 from nova import context
+from nova import exception
 from nova import objects
 from nova.tests.functional.api import client
 
+from nova_domain_meta.share import request
 from tests.functional import test_power_metrics as base
 
 TAG = base.TAG
@@ -189,3 +193,68 @@ class FailClosedTest(base.PowerMetricsTestBase):
             if domain.name() == self.domain_name(server):
                 return domain
         return None
+
+
+class DomainNamesTest(base.PowerMetricsTestBase):
+    """Domain names that cannot name a directory, or are not unique."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_share_compute('compute1')
+        self.start_share_compute('compute3')
+
+    def test_unsafe_name_fails_the_build_once(self):
+        # Set after the computes started (at start it is refused, below).
+        self.flags(instance_name_template='inst/%08x')
+        server = self._create_server(flavor_id=self.flavor_pm,
+                                     networks='none',
+                                     expected_state='ERROR')
+        fault = self.api.get_server(server['id'])['fault']
+        self.assertIn('Refusing the power-metrics share', fault['message'])
+        self.assertIn('inst/', fault['message'])
+        self.assertNotIn('Exceeded maximum number of retries',
+                         fault['message'])
+        self.assertEqual(1, self.spawns['compute1'].call_count +
+                         self.spawns['compute3'].call_count)
+        self.assertEqual({}, self.host.mounts)
+
+    def test_unsafe_template_stops_the_compute_service(self):
+        self.flags(instance_name_template='..%08x')
+        e = self.assertRaises(exception.InvalidConfiguration,
+                              self.start_share_compute, 'compute4')
+        self.assertIn('[DEFAULT] instance_name_template', str(e))
+        self.assertIn("'..%08x'", str(e))
+
+    def test_user_chosen_template_stops_the_compute_service(self):
+        self.flags(instance_name_template='vm-%(display_name)s')
+        e = self.assertRaises(exception.InvalidConfiguration,
+                              self.start_share_compute, 'compute4')
+        self.assertIn('display_name', str(e))
+
+    def test_second_server_of_one_name_leaves_the_first_alone(self):
+        # A template from a user-chosen field, set after start (at start
+        # it is refused): two servers named alike get one domain name.
+        self.flags(instance_name_template='vm-%(display_name)s')
+        first = self._create_server(name='same', flavor_id=self.flavor_pm,
+                                    networks='none', host='compute1')
+        directory = os.path.join(self.share_dir('compute1'), 'vm-same')
+        os.makedirs(os.path.join(directory, 'intel-rapl:0'))
+        view = os.path.join(self.view_dir('compute1'), 'vm-same', TAG)
+        self.assertIn(view, self.host.mounts)
+        second = self._create_server(name='same', flavor_id=self.flavor_pm,
+                                     networks='none', host='compute1',
+                                     expected_state='ERROR')
+        fault = self.api.get_server(second['id'])['fault']
+        self.assertIn('belongs to another instance', fault['message'])
+        # The first tenant's share is untouched.
+        self.assertIn(view, self.host.mounts)
+        self.assertTrue(os.path.isdir(os.path.join(directory,
+                                                   'intel-rapl:0')))
+        self.assertEqual('ACTIVE',
+                         self.api.get_server(first['id'])['status'])
+
+    def test_template_by_uuid_is_accepted(self):
+        self.flags(instance_name_template='instance-%(uuid)s')
+        self.start_share_compute('compute4')
+        self.assertIn(request.TRAIT, self._get_provider_traits(
+            self.compute_rp_uuids['compute4']))
