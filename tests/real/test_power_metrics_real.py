@@ -216,6 +216,14 @@ def mount_lines(under, pid='self'):
     return found
 
 
+def unmount_below(under):
+    """Unmount everything mounted below ``under`` here, deepest first."""
+    for line in reversed(mount_lines(under)):
+        point = line.split()[4]
+        if subprocess.run(['umount', point]).returncode:
+            subprocess.run(['umount', '--lazy', point])
+
+
 def mount_options(lines, point):
     """The per-mount options of mount point ``point`` in ``lines``."""
     for line in lines:
@@ -408,10 +416,7 @@ class PowerMetricsShareRealTest(base.RealLibvirtTestCase):
 
     def _unmount_leftovers(self):
         self._remove_domains()
-        for line in reversed(mount_lines(self.workdir)):
-            point = line.split()[4]
-            if subprocess.run(['umount', point]).returncode:
-                subprocess.run(['umount', '--lazy', point])
+        unmount_below(self.workdir)
 
     def text(self, name, lines):
         self.addDetail(name, content.text_content(
