@@ -35,6 +35,27 @@ is attached as the detail ``what the guest saw``.  The plugin's own
 check (``readonly_problems``, run before Nova starts a domain and by the
 start-up probe) must also refuse every state but the control, including
 from inside the other namespace, where it reads libvirtd's mount table.
+
+:class:`PluginRefusesTest` starts guests the way the driver's
+``_create_guest`` does: the plugin's share service (started as
+nova-compute starts it, against the private libvirtd) runs
+``before_create`` with the domain's XML, and the domain is defined and
+started only if that passes.  Each starts with the view in a state it
+must refuse:
+
+* a writable mount at the view's path (of the guest's directory, or of
+  another directory), which propagates to the guest's directory (the
+  view is a copy of its mount) and to libvirtd's namespace: the daemon
+  finds a mount where the guest's directory should be;
+* the host no longer offering the share (``share_local_fs`` removed and
+  nova-compute restarted) while the domain's XML still has it, the view
+  missing: an unrescue or a ``virsh``-style start of the saved XML;
+* the guest's directory a symbolic link to a directory outside the
+  shared directory, or the guest's view directory a symbolic link into
+  the shared directory (paths escaping their directory).
+
+The guest must never be defined, nothing may be mounted for it, and
+the directories planted must be untouched.
 """
 
 import json
@@ -44,6 +65,9 @@ import sys
 
 import fixtures
 import libvirt
+from nova.compute import vm_states
+from nova import objects
+from nova.virt.libvirt import host as nova_host
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 from testtools import content
@@ -51,6 +75,8 @@ from testtools import content
 from nova_domain_meta import privsep
 from nova_domain_meta.share import host as share_host
 from nova_domain_meta.share import linux
+from nova_domain_meta.share import request
+from nova_domain_meta.share import service as share_service
 from nova_domain_meta.share import vconfig as share_vconfig
 from tests.real import base
 from tests.real import test_harness
@@ -103,7 +129,8 @@ sys.stdin.read()
 ''' % {'tag': TAG}
 
 
-class FailClosedTest(base.RealLibvirtTestCase):
+class ViewTestBase(base.RealLibvirtTestCase):
+    """A guest's directory with what Scaphandre writes, and its view."""
 
     def setUp(self):
         super().setUp()
@@ -148,12 +175,13 @@ class FailClosedTest(base.RealLibvirtTestCase):
                 found.append(os.path.relpath(os.path.join(top, name), path))
         return sorted(found)
 
-    def domain_xml(self):
+    def domain_xml(self, name=None):
         """The driver's share device and memory, on the tiny guest."""
+        name = name or self.name
         fs = share_vconfig.LibvirtConfigGuestVirtiofs()
-        fs.source_dir = self.view
+        fs.source_dir = os.path.join(self.view_dir, name, TAG)
         fs.target_dir = TAG
-        guest = test_harness.nova_like_guest(self.name, extra_devices=[fs])
+        guest = test_harness.nova_like_guest(name, extra_devices=[fs])
         backing = share_vconfig.LibvirtConfigGuestSharedMemoryBacking()
         backing.memfd = backing.sharedaccess = True
         guest.membacking = backing
@@ -200,6 +228,10 @@ class FailClosedTest(base.RealLibvirtTestCase):
     def assert_not_started(self, seen):
         self.assertEqual(1, len(seen), seen)
         self.assertTrue(seen[0].startswith('libvirt refused'), seen)
+
+
+class FailClosedTest(ViewTestBase):
+    """Guests started by libvirt alone, outside Nova."""
 
     def test_control_view_mounted(self):
         privsep.make_view(self.name, TAG)
@@ -273,3 +305,128 @@ class FailClosedTest(base.RealLibvirtTestCase):
         self.record(seen, problems + there['problems'])
         self.assert_not_started(seen)
         self.assert_host_untouched()
+
+
+class PluginRefusesTest(ViewTestBase):
+    """Guests started through the plugin's check, as the driver does."""
+
+    def setUp(self):
+        super().setUp()
+        CONF.set_override('instance_name_template',
+                          'real-%d-fcp-%%08x' % os.getpid())
+        number = next(base._NAMES)
+        self.instance = objects.Instance(
+            id=number, uuid='fa11c105-0000-4000-8000-%012x' % number,
+            flavor=objects.Flavor(extra_specs={request.EXTRA_SPEC: 'true'}),
+            system_metadata={}, vm_state=vm_states.ACTIVE, task_state=None,
+            host='fail-closed-host', deleted=False)
+        self.guest_name = self.instance.name
+        self.guest_view = os.path.join(self.view_dir, self.guest_name, TAG)
+        self.addCleanup(self._remove_guest_views)
+
+    def _remove_guest_views(self):
+        self._remove_domains()
+        parent = os.path.join(self.view_dir, self.guest_name)
+        if os.path.islink(parent):
+            os.unlink(parent)
+        elif os.path.isdir(parent):
+            privsep.remove_view(self.guest_name, TAG)
+
+    def shares(self):
+        """The plugin's share service, started as nova-compute starts it."""
+        host = nova_host.Host(self.daemon.uri)
+        self.useFixture(fixtures.MockPatchObject(
+            host, 'get_connection', return_value=self.conn))
+        shares = share_service.PowerMetricsShares(host)
+        shares.start(CONF, 'fail-closed-host')
+        return shares
+
+    def start_through_plugin(self, shares):
+        """Start the guest as ``_create_guest`` does; return what it saw."""
+        xml = self.domain_xml(self.guest_name)
+        try:
+            shares.before_create(self.instance, xml)
+        except share_host.UnsafeShare as e:
+            return ['the plugin refused to start the guest: %s' % e]
+        dom = self.define(xml)
+        dom.create()
+        return self.results(self.wait_for_guest_done(dom))
+
+    def assert_refused(self, seen, *why):
+        self.addDetail('what the guest saw', content.text_content(
+            '\n'.join(seen)))
+        self.assertEqual(1, len(seen), seen)
+        self.assertTrue(seen[0].startswith('the plugin refused'), seen)
+        for reason in why:
+            self.assertIn(reason, seen[0])
+        self.assertNotIn(self.guest_name, self.conn.listDefinedDomains())
+        self.assertNotIn(self.guest_name, [
+            d.name() for d in self.conn.listAllDomains()])
+
+    def bind(self, source, target):
+        """A writable bind mount of ``source`` on ``target``.
+
+        It propagates as a mount there would: the view is a copy of the
+        guest's directory's mount, so the new mount shows at the guest's
+        directory too, and in libvirtd's namespace.
+        """
+        subprocess.run(['mount', '--bind', source, target], check=True)
+        self.addCleanup(subprocess.run, ['umount', '--lazy', target])
+
+    def test_writable_mount_of_the_guest_directory_at_the_view(self):
+        shares = self.shares()
+        self.assertTrue(shares.available, shares.unavailable)
+        privsep.ensure_guest_directory(self.share_dir, self.guest_name)
+        privsep.make_view(self.guest_name, TAG)
+        self.bind(os.path.join(self.share_dir, self.guest_name),
+                  self.guest_view)
+        seen = self.start_through_plugin(shares)
+        self.assert_refused(seen, 'is a mount point')
+
+    def test_writable_mount_of_another_directory_at_the_view(self):
+        shares = self.shares()
+        elsewhere = os.path.join(self.workdir, 'elsewhere')
+        os.mkdir(elsewhere)
+        privsep.ensure_guest_directory(self.share_dir, self.guest_name)
+        privsep.make_view(self.guest_name, TAG)
+        self.bind(elsewhere, self.guest_view)
+        seen = self.start_through_plugin(shares)
+        self.assert_refused(seen, 'is a mount point')
+        self.assertEqual([], os.listdir(elsewhere))
+
+    def test_share_no_longer_offered_and_the_view_missing(self):
+        CONF.set_override('share_local_fs', {}, group='domain_meta')
+        shares = self.shares()
+        self.assertFalse(shares.available)
+        seen = self.start_through_plugin(shares)
+        self.assert_refused(seen, '%s is not a read-only mount' %
+                            self.guest_view)
+        self.assertFalse(os.path.lexists(os.path.join(
+            self.share_dir, self.guest_name)))
+
+    def test_guest_directory_a_link_out_of_the_shared_directory(self):
+        shares = self.shares()
+        elsewhere = os.path.join(self.workdir, 'elsewhere')
+        os.mkdir(elsewhere)
+        os.symlink(elsewhere, os.path.join(self.share_dir, self.guest_name))
+        seen = self.start_through_plugin(shares)
+        self.assert_refused(seen)
+        self.assertEqual([], test_power_metrics_real.mount_lines(
+            os.path.join(self.view_dir, self.guest_name)))
+        self.assertEqual([], os.listdir(elsewhere))
+        self.assertTrue(os.path.islink(os.path.join(self.share_dir,
+                                                    self.guest_name)))
+
+    def test_view_directory_a_link_into_the_shared_directory(self):
+        shares = self.shares()
+        os.mkdir(os.path.join(self.share_dir, self.guest_name))
+        # Planted as root in the daemon's tmpfs: the view path would
+        # lead virtiofsd to the guest's writable directory.
+        os.symlink(self.share_dir, os.path.join(self.view_dir,
+                                                self.guest_name))
+        seen = self.start_through_plugin(shares)
+        self.assert_refused(seen)
+        self.assertTrue(os.path.islink(os.path.join(self.view_dir,
+                                                    self.guest_name)))
+        self.assertEqual([], test_power_metrics_real.mount_lines(
+            self.share_dir))
