@@ -53,7 +53,7 @@ function _ndm_py {
 
 # [domain_meta] share_view_dir as nova-compute will resolve it.
 function _ndm_share_view_dir {
-    echo "${NOVA_DOMAIN_META_SHARE_VIEW_DIR:-$NOVA_STATE_PATH/domain_meta/shares}"
+    echo "${NOVA_DOMAIN_META_SHARE_VIEW_DIR:-/run/nova-domain-meta/shares}"
 }
 
 function _ndm_power_metrics_enabled {
@@ -299,17 +299,18 @@ function configure_nova_domain_meta_tempest {
         "virsh -r -c qemu:///system dumpxml {domain}"
 }
 
-# nova-compute bind-mounts the shared directory below share_view_dir for
-# running guests.  Unmount what is left before clean.sh removes $DATA_DIR
-# recursively, which would otherwise walk into the shared directory.
+# nova-compute keeps a tmpfs at share_view_dir holding a read-only view of
+# the shared directory per guest.  Unmount the views and the tmpfs, so
+# nothing of them outlives the stack (clean.sh removes $DATA_DIR
+# recursively, which must never walk into a view).
 function unmount_nova_domain_meta_share_views {
     local view mounts target
     view=$(_ndm_share_view_dir)
     mounts=${_NDM_MOUNTS_FILE:-/proc/self/mounts}
     [[ -r "$mounts" ]] || return 0
-    # Deepest first; the names below share_view_dir are libvirt domain
-    # names, so no escaped characters in these paths.
-    awk -v prefix="$view/" 'index($2, prefix) == 1 { print $2 }' "$mounts" \
+    # Deepest first, the tmpfs itself last; the names below share_view_dir
+    # are libvirt domain names, so no escaped characters in these paths.
+    awk -v view="$view" '$2 == view || index($2, view "/") == 1 { print $2 }' "$mounts" \
         | sort -r | while read -r target; do
             sudo umount "$target" || sudo umount -l "$target" || true
         done

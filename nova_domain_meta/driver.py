@@ -71,7 +71,7 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
 
     def init_host(self, host):
         super().init_host(host)
-        self._power_metrics.start(CONF)
+        self._power_metrics.start(CONF, host)
         self._metadata_reconciler.start()
 
     def update_provider_tree(self, provider_tree, nodename,
@@ -135,12 +135,11 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
         try:
             return super().cleanup(context, instance, *args, **kwargs)
         finally:
-            self._power_metrics.release(instance)
+            self._power_metrics.after_cleanup(context, instance)
 
     def confirm_migration(self, context, migration, instance, network_info):
         super().confirm_migration(context, migration, instance, network_info)
-        if migration.source_compute != migration.dest_compute:
-            self._power_metrics.release(instance)
+        self._power_metrics.confirmed(migration, instance)
 
     def check_can_live_migrate_source(self, context, instance,
                                       dest_check_data, *args, **kwargs):
@@ -152,11 +151,8 @@ class DomainMetaLibvirtDriver(libvirt_driver.LibvirtDriver):
     # define, carry it over whenever Nova redefines the domain here.
 
     def _create_guest(self, context, xml, instance, *args, **kwargs):
-        if self._power_metrics.shared_in(xml):
-            self._power_metrics.prepare(instance)
-        else:
-            # E.g. resized to a flavor without power metrics.
-            self._power_metrics.release(instance)
+        # Refuses a share that would not be read-only, whatever the XML.
+        self._power_metrics.before_create(instance, xml)
         guest = super()._create_guest(context, xml, instance, *args,
                                       **kwargs)
         self._stable_hardware.remember(instance, guest)

@@ -68,9 +68,8 @@ from tests.functional import base  # noqa: E402
 
 DATA_DIR = os.path.join(REPO, 'tempest-plugin', 'tests', 'data')
 KEY = 'hw:power_metrics'
-#: share_view_dir of the recorded compute host ($state_path/domain_meta/
-#: shares, with devstack's state_path).
-SHARE_VIEW_DIR = '/opt/stack/data/nova/domain_meta/shares'
+#: share_view_dir of the recorded compute host (the option's default).
+SHARE_VIEW_DIR = '/run/nova-domain-meta/shares'
 #: Response headers kept: tempest's clients check them.
 VERSION_HEADERS = ('openstack-api-version', 'x-openstack-nova-api-version')
 

@@ -145,16 +145,23 @@ directory read-only with virtiofs, the compute node reports the trait
 """),
     cfg.StrOpt(
         'share_view_dir',
-        default='$state_path/domain_meta/shares',
+        default='/run/nova-domain-meta/shares',
         help="""
-Directory where nova-compute makes the read-only bind mounts that virtiofsd
-serves to guests, one per guest and tag:
+Directory where nova-compute makes the read-only views of the shared
+directories that virtiofsd serves to guests, one per guest and tag:
 ``<share_view_dir>/<libvirt domain name>/<tag>``.
 
 libvirt 9 refuses ``<readonly/>`` on virtiofs, so the share is made
-read-only by the kernel instead. The directory must be local, and in
-containerised deployments visible to libvirtd with shared mount
-propagation (mounts made by nova-compute must reach libvirtd's virtiofsd).
+read-only by the kernel instead. nova-compute's privileged daemon keeps a
+small tmpfs of its own here (1 MiB, nosuid, nodev, noexec; mounted when
+nova-compute starts, unless one is already mounted exactly here), so that
+no view survives a reboot, and each view's mount point is an empty,
+root-owned, mode 000, immutable directory: where the read-only mount is
+missing, a guest is served nothing it can write, or does not start. The
+directory is created if missing. In containerised deployments it must be
+visible to libvirtd, mounted with shared propagation in both containers
+(mounts made by nova-compute must reach libvirtd's virtiofsd); nova-compute
+checks that at start when it can see libvirtd's mount namespace.
 """),
 ]
 

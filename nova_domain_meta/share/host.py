@@ -16,13 +16,17 @@ For a guest named ``instance-00000034`` and the mapping
 ``{"/var/lib/libvirt/scaphandre": "scaphandre"}`` this host holds:
 
 * ``/var/lib/libvirt/scaphandre/instance-00000034``: the guest's own
-  directory, which Scaphandre's host exporter writes into;
-* ``<share_view_dir>/instance-00000034/scaphandre``: a read-only bind
-  mount of it, which virtiofsd serves to the guest (when libvirt cannot
-  make virtiofs read-only itself; libvirt 9 cannot).
+  directory, which Scaphandre's host exporter writes into; it is kept
+  while the guest stays on this host and removed when it leaves;
+* ``<share_view_dir>/instance-00000034/scaphandre``: a read-only mount of
+  it, which virtiofsd serves to the guest (when libvirt cannot make
+  virtiofs read-only itself; libvirt 9 cannot), made before the domain
+  starts and removed when the domain is gone.
 
-Both are made before the domain is defined and removed when the guest
-leaves the host.  Nothing here follows a symbolic link.
+Everything is made and removed by the privileged daemon
+(:mod:`nova_domain_meta.privsep`), which checks every path itself.  Here,
+unprivileged, nova-compute checks that what virtiofsd will serve is
+read-only, in its own mount namespace and in the libvirt daemon's.
 """
 
 import os
@@ -32,6 +36,8 @@ from nova.i18n import _
 from oslo_log import log as logging
 
 from nova_domain_meta import privsep
+from nova_domain_meta.share import libvirtd
+from nova_domain_meta.share import linux
 
 LOG = logging.getLogger(__name__)
 
@@ -51,37 +57,65 @@ class ShareNotReadOnly(UnsafeShare):
                 '%(reason)s')
 
 
-def read_mount_table():
-    """Return ``{mount point: set of per-mount options}`` of this process."""
-    return privsep.read_mount_table()
+def read_mount_table(pid='self'):
+    """``{mount point: set of per-mount options}`` of process ``pid``."""
+    return linux.mount_table(pid)
 
 
-def is_readonly_mount(path, table=None):
-    """True when ``path`` is itself a mount point, mounted read-only."""
-    table = read_mount_table() if table is None else table
-    options = table.get(os.path.normpath(path))
-    return options is not None and 'ro' in options
+def safe_name(name):
+    """``name`` if it can name a guest's directories, else UnsafeShare."""
+    try:
+        return privsep.check_name(name)
+    except privsep.UnsafePath as e:
+        raise UnsafeShare(reason=_(
+            'the libvirt domain name %(name)r cannot name a directory '
+            '(%(why)s); check [DEFAULT] instance_name_template') % {
+                'name': name, 'why': e})
 
 
-def is_mount(path, table=None):
-    table = read_mount_table() if table is None else table
-    return os.path.normpath(path) in table
+def readonly_problems(paths, libvirt_uri):
+    """Why each of ``paths`` would not be served read-only ([] if so).
+
+    Each must be a read-only mount point in nova-compute's mount namespace
+    and, when the daemon behind ``libvirt_uri`` can be found, in its mount
+    namespace too, where virtiofsd starts.
+    """
+    problems = []
+    ours = read_mount_table()
+    for path in paths:
+        if 'ro' not in ours.get(os.path.normpath(path), ()):
+            problems.append(_('%s is not a read-only mount') % path)
+    if problems or not paths:
+        return problems
+    try:
+        pids = libvirtd.find(libvirt_uri)
+    except libvirtd.NotFound as e:
+        LOG.debug('Not checking the libvirt daemon\'s mounts: %s', e)
+        return []
+    for path, readonly in sorted(libvirtd.readonly_in(pids, paths).items()):
+        if not readonly:
+            problems.append(_(
+                'not read-only where virtiofsd runs: the libvirt daemon '
+                '(pid %(pids)s) does not see the read-only mount %(path)s '
+                'made here') % {
+                    'path': path, 'pids': ', '.join(map(str, pids))})
+    return problems
 
 
 class HostShares(object):
     """Directories and views of ``shares`` on this host."""
 
-    def __init__(self, shares, view_dir, bind_views=True):
+    def __init__(self, shares, view_dir, libvirt_uri, bind_views=True):
         self.shares = shares
         self.view_dir = os.path.normpath(view_dir)
+        self.libvirt_uri = libvirt_uri
         self.bind_views = bind_views
 
     def guest_directory(self, share, name):
-        return os.path.join(share.directory, privsep.check_name(name))
+        return os.path.join(share.directory, safe_name(name))
 
     def view(self, share, name):
-        return os.path.join(self.view_dir, privsep.check_name(name),
-                            share.tag)
+        return os.path.join(self.view_dir, safe_name(name), share.tag)
 
     def source(self, share, name):
         """The directory virtiofsd serves for ``share`` to guest ``name``."""
@@ -90,99 +124,95 @@ class HostShares(object):
         return self.guest_directory(share, name)
 
     def probe(self):
-        """Return why read-only views cannot be made here, or None.
+        """Return ``(problem, notes)``: why views cannot be made, or None.
 
-        Makes one view of an empty directory and checks the kernel
-        reports it read-only, as it will for every guest.
+        Makes one view of an empty directory, as for every guest, and
+        checks it is read-only here and in the libvirt daemon's mount
+        namespace; ``notes`` say what could not be checked.
         """
-        source = os.path.join(self.view_dir, '.probe-source')
-        target = os.path.join(self.view_dir, '.probe-view')
+        notes = []
         try:
-            os.makedirs(source, exist_ok=True)
-            os.makedirs(target, exist_ok=True)
-            if is_mount(target):
-                privsep.unmount(target)
-            privsep.bind_mount_readonly(source, target)
-            try:
-                if not is_readonly_mount(target):
-                    return '%s was mounted but is not read-only' % target
-            finally:
-                privsep.unmount(target)
+            path, immutable = privsep.make_probe_view()
         except Exception as e:
-            return 'cannot bind mount read-only under %s: %s' % (
-                self.view_dir, e)
+            return (_('cannot make a read-only view under %(dir)s: %(e)s')
+                    % {'dir': self.view_dir, 'e': e}), notes
+        try:
+            problems = readonly_problems([path], self.libvirt_uri)
+            if problems:
+                return '; '.join(problems), notes
+            try:
+                libvirtd.find(self.libvirt_uri)
+            except libvirtd.NotFound as e:
+                notes.append(_(
+                    'cannot see the libvirt daemon\'s mount namespace '
+                    '(%s): make sure views below %s reach it (see the '
+                    'admin guide)') % (e, self.view_dir))
+            if immutable is False:
+                notes.append(_(
+                    'the filesystem of %s cannot mark an empty view '
+                    'immutable (tmpfs needs Linux 6.0); a view whose mount '
+                    'is missing is an empty root-owned directory of a '
+                    '1 MiB tmpfs') % self.view_dir)
+            return None, notes
         finally:
-            for path in (target, source):
-                try:
-                    os.rmdir(path)
-                except OSError:
-                    pass
-        return None
+            try:
+                privsep.remove_probe_view()
+            except Exception as e:
+                LOG.warning('Could not remove the probe view %s: %s',
+                            path, e)
+
+    # A guest's directories and views.
 
     def prepare(self, name):
         """Make the guest's directories and read-only views; idempotent.
 
-        :raises UnsafeShare: a guest directory is a symbolic link or the
-            guest's name is not a plain name, or a view is not read-only
-            (:class:`ShareNotReadOnly`); the guest must not start.
+        :raises UnsafeShare: the guest's name is not a plain name, or the
+            privileged daemon refused (a symbolic link, a mount point or
+            a directory of another owner where the guest's directory
+            should be), or a view is not read-only where virtiofsd will
+            serve it (:class:`ShareNotReadOnly`); the guest must not start.
         """
-        table = read_mount_table() if self.bind_views else {}
+        safe_name(name)
+        views = []
         for share in self.shares:
             try:
-                privsep.ensure_guest_directory(share.directory,
-                                               privsep.check_name(name))
+                privsep.ensure_guest_directory(share.directory, name)
+                if self.bind_views:
+                    views.append(privsep.make_view(name, share.tag)[0])
             except privsep.UnsafePath as e:
                 raise UnsafeShare(reason=str(e))
-            if not self.bind_views:
-                continue
-            view = self.view(share, name)
-            if is_mount(view, table):
-                if not is_readonly_mount(view, table):
-                    raise ShareNotReadOnly(
-                        reason='%s is mounted but not read-only' % view)
-                continue
-            os.makedirs(view, exist_ok=True)
-            privsep.bind_mount_readonly(self.guest_directory(share, name),
-                                        view)
-            if not is_readonly_mount(view):
-                privsep.unmount(view)
-                raise ShareNotReadOnly(
-                    reason='the view %s of %s did not come out read-only' % (
-                        view, self.guest_directory(share, name)))
-            LOG.debug('Shared %s read-only at %s',
-                      self.guest_directory(share, name), view)
-
-    def release(self, name, remove_data=True):
-        """Unmount and remove what :meth:`prepare` made for ``name``.
-
-        Safe to call for a guest that never had a share.  Errors are
-        logged, never raised: the guest is already gone.
-        """
-        table = read_mount_table() if self.bind_views else {}
-        guest_views = os.path.join(self.view_dir, privsep.check_name(name))
+        problems = readonly_problems(views, self.libvirt_uri)
+        if problems:
+            self.release_views(name)
+            raise ShareNotReadOnly(reason='; '.join(problems))
         for share in self.shares:
-            view = self.view(share, name)
+            LOG.debug('Shared %s read-only at %s',
+                      self.guest_directory(share, name),
+                      self.source(share, name))
+
+    def has_views(self, name):
+        return os.path.lexists(os.path.join(self.view_dir, name))
+
+    def has_data(self, name):
+        return any(os.path.lexists(os.path.join(s.directory, name))
+                   for s in self.shares)
+
+    def release_views(self, name):
+        """Unmount and remove the guest's views; logs, never raises."""
+        if not self.bind_views or not self.has_views(name):
+            return
+        for share in self.shares:
             try:
-                if is_mount(view, table):
-                    privsep.unmount(view)
-                if os.path.isdir(view):
-                    os.rmdir(view)
+                privsep.remove_view(name, share.tag)
             except Exception as e:
                 LOG.warning('Could not remove the power-metrics view %s: '
-                            '%s', view, e)
-            if remove_data:
-                try:
-                    privsep.remove_guest_directory(share.directory, name)
-                except Exception as e:
-                    LOG.warning('Could not remove %s: %s',
-                                self.guest_directory(share, name), e)
-        try:
-            if os.path.isdir(guest_views):
-                os.rmdir(guest_views)
-        except OSError as e:
-            LOG.warning('Could not remove %s: %s', guest_views, e)
+                            '%s', self.view(share, name), e)
 
-    def held(self, name):
-        """True when this host holds anything of guest ``name``."""
-        return any(os.path.lexists(self.guest_directory(s, name)) or
-                   os.path.lexists(self.view(s, name)) for s in self.shares)
+    def remove_data(self, name):
+        """Remove the guest's directories; logs, never raises."""
+        for share in self.shares:
+            try:
+                privsep.remove_guest_directory(share.directory, name)
+            except Exception as e:
+                LOG.warning('Could not remove %s: %s',
+                            self.guest_directory(share, name), e)

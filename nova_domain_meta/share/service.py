@@ -18,6 +18,7 @@ service; a host that cannot share read-only with virtiofs keeps running
 without the ``COMPUTE_SHARE_LOCAL_FS`` trait and says why in its log.
 """
 
+import os
 import uuid
 
 from lxml import etree
@@ -29,7 +30,9 @@ from oslo_log import log as logging
 from nova_domain_meta.metadata import domain_meta
 from nova_domain_meta.share import host as share_host
 from nova_domain_meta.share import mapping
+from nova_domain_meta.share import names
 from nova_domain_meta.share import request
+from nova_domain_meta.share import retention
 from nova_domain_meta.share import vconfig
 
 LOG = logging.getLogger(__name__)
@@ -54,29 +57,36 @@ class PowerMetricsShares(object):
         self.host_shares = None
         self.readonly_by_libvirt = False
         self.unavailable = _('[domain_meta] share_local_fs is not set')
+        self.view_dir = None
+        self.this_host = None
 
     # Service start.
 
-    def start(self, conf):
+    def start(self, conf, this_host):
         """Read and check the options; decide whether this host can share.
 
         :raises nova.exception.InvalidConfiguration: the option names a
-            directory that cannot be used.
+            directory that cannot be used, or ``instance_name_template``
+            cannot name the guests' directories.
         """
+        self.this_host = this_host
+        self.view_dir = os.path.normpath(conf.domain_meta.share_view_dir)
         shares = conf.domain_meta.share_local_fs
         if not shares:
             return
         problem = (mapping.check_directories(shares) or
-                   mapping.check_view_dir(shares,
-                                          conf.domain_meta.share_view_dir))
+                   mapping.check_view_dir(shares, self.view_dir) or
+                   names.check_template(conf.instance_name_template))
         if problem:
             raise exception.InvalidConfiguration(problem)
         problem = self._virtiofs_problem(conf.libvirt.virt_type)
         if problem is None:
             self.readonly_by_libvirt = self._libvirt_makes_readonly()
-            candidate = share_host.HostShares(shares,
-                                              conf.domain_meta.share_view_dir)
-            view_problem = candidate.probe()
+            candidate = share_host.HostShares(shares, self.view_dir,
+                                              self._host._uri)
+            view_problem, notes = candidate.probe()
+            for note in notes:
+                LOG.warning('Power-metrics shares: %s', note)
             if view_problem is not None:
                 if self.readonly_by_libvirt:
                     candidate.bind_views = False
@@ -181,15 +191,19 @@ class PowerMetricsShares(object):
     def check_can_spawn(self, instance):
         """Refuse a build this host cannot serve, before any work.
 
-        A bad request aborts the build with a fault naming the value; a
-        host without the share sends the build elsewhere (Nova
-        reschedules), which only happens when the scheduler is not set up
-        to filter on the trait.
+        A bad request, or a domain name that cannot name a directory,
+        aborts the build with a fault naming the value (an InvalidInput:
+        no other host would do better); a host without the share sends
+        the build elsewhere (Nova reschedules), which only happens when
+        the scheduler is not set up to filter on the trait.
         """
-        if self.wanted(instance) and not self.available:
+        if not self.wanted(instance):
+            return
+        if not self.available:
             raise exception.ComputeResourcesUnavailable(reason=_(
                 'the instance asks for power metrics but this host cannot '
                 'share them: %s') % self.unavailable)
+        share_host.safe_name(instance.name)
 
     def configure_guest(self, guest, instance):
         """Add the virtiofs devices and shared memory the guest needs.
@@ -297,22 +311,149 @@ class PowerMetricsShares(object):
                 return True
         return False
 
-    def prepare(self, instance):
-        """Per-guest directories and read-only views, before define."""
-        self.host_shares.prepare(instance.name)
+    # The guest's directories and views through its domain's life.
 
-    def release(self, instance):
-        """Remove whatever this host made for ``instance``; never raises."""
+    def before_create(self, instance, xml):
+        """Prepare, or refuse, the shares of a domain about to start.
+
+        Called for every domain Nova starts, with the XML it will define,
+        whether or not this host offers the share now: any virtiofs source
+        below ``share_view_dir`` must be a read-only mount at this moment,
+        here and where the libvirt daemon looks, or the guest does not
+        start.
+
+        :raises share_host.UnsafeShare: the guest must not start.
+        """
+        sources = self._view_sources(xml)
+        if self.available and self.shared_in(xml):
+            self._refuse_name_clash(instance)
+            self.host_shares.prepare(instance.name)
+        elif self.available:
+            # E.g. resized to a flavor without power metrics: the data
+            # stays until the resize is confirmed.
+            self._release(instance, remove_data=False)
+        problems = share_host.readonly_problems(sources, self._host._uri)
+        if problems:
+            raise share_host.ShareNotReadOnly(reason='; '.join(problems))
+
+    def _view_sources(self, xml):
+        """virtiofs sources of domain ``xml`` below ``share_view_dir``."""
+        if not self.view_dir or not xml:
+            return []
+        found = []
+        for fs in etree.fromstring(xml).iterfind('devices/filesystem'):
+            driver, source = fs.find('driver'), fs.find('source')
+            if (driver is None or driver.get('type') != 'virtiofs' or
+                    source is None or not source.get('dir')):
+                continue
+            path = source.get('dir')
+            for candidate, root in ((os.path.normpath(path), self.view_dir),
+                                    (os.path.realpath(path),
+                                     os.path.realpath(self.view_dir))):
+                if candidate.startswith(root.rstrip('/') + '/'):
+                    found.append(path)
+                    break
+        return found
+
+    def after_cleanup(self, context, instance):
+        """The domain is gone: release its views; its data if it leaves.
+
+        Nova calls ``cleanup()`` also when it defines the domain again on
+        this host (hard reboot, power on, rebuild, ...): the guest's
+        directory is removed only when :func:`retention.leaving` says the
+        guest leaves.  Nothing is done (no privileged call) for a guest
+        that never had the share here.  Never raises.
+        """
+        try:
+            why = retention.leaving(context, instance, self.this_host)
+        except Exception as e:
+            LOG.warning('Cannot tell whether the guest leaves this host, '
+                        'keeping its power-metrics directory: %s', e,
+                        instance=instance)
+            why = None
+        self._release(instance, remove_data=why)
+
+    def confirmed(self, migration, instance):
+        """A resize or migration was confirmed; this is its source."""
+        if migration.source_compute != migration.dest_compute:
+            self._release(instance, remove_data='migrated to %s'
+                          % migration.dest_compute)
+        elif not self._wants(instance, instance.flavor):
+            # Resized here to a flavor without power metrics.
+            self._release(instance, remove_data='resized without power '
+                          'metrics')
+
+    def _release(self, instance, remove_data):
+        """Unmount the guest's views; remove its data if ``remove_data``.
+
+        ``remove_data`` is the reason the guest leaves (logged) or falsy.
+        """
         if self.host_shares is None:
             return
+        name = instance.name
         try:
-            if self.host_shares.held(instance.name):
-                self.host_shares.release(instance.name)
-                LOG.info('Removed the power-metrics share of the guest',
-                         instance=instance)
+            share_host.safe_name(name)
+        except share_host.UnsafeShare:
+            return  # nothing can have been made for it
+        try:
+            if not self._had_share(instance):
+                return
+            if self._used_by_another_domain(instance):
+                return
+            self.host_shares.release_views(name)
+            if remove_data and self.host_shares.has_data(name):
+                self.host_shares.remove_data(name)
+                LOG.info('Removed the power-metrics directory of the guest '
+                         '(%s)', remove_data, instance=instance)
         except Exception as e:
             LOG.warning('Could not remove the power-metrics share: %s', e,
                         instance=instance)
+
+    def _wants(self, instance, flavor):
+        try:
+            return flavor is not None and request.requested(instance, flavor)
+        except request.InvalidPowerMetricsRequest:
+            return False
+
+    def _had_share(self, instance):
+        """Did this host (or may it) share a directory with the guest?"""
+        if self.host_shares.has_views(instance.name):
+            return True
+        flavors = [instance.flavor] + [
+            getattr(instance, key) for key in ('old_flavor', 'new_flavor')
+            if instance.obj_attr_is_set(key)]
+        return any(self._wants(instance, f) for f in flavors)
+
+    def _domain_uuid(self, name):
+        """UUID of the libvirt domain called ``name``, or None."""
+        try:
+            domains = self._host.list_instance_domains(only_running=False)
+        except Exception as e:
+            LOG.warning('Cannot list libvirt domains: %s', e)
+            return None
+        for domain in domains:
+            if domain.name() == name:
+                return domain.UUIDString()
+        return None
+
+    def _used_by_another_domain(self, instance):
+        other = self._domain_uuid(instance.name)
+        if other is not None and other != instance.uuid:
+            LOG.warning('Not touching the power-metrics share of %(name)s: '
+                        'the libvirt domain of that name is another '
+                        'instance\'s (%(other)s)',
+                        {'name': instance.name, 'other': other},
+                        instance=instance)
+            return True
+        return False
+
+    def _refuse_name_clash(self, instance):
+        other = self._domain_uuid(instance.name)
+        if other is not None and other != instance.uuid:
+            raise share_host.UnsafeShare(reason=_(
+                'the libvirt domain %(name)s belongs to another instance '
+                '(%(other)s); its directory is not this guest\'s') % {
+                    'name': instance.name, 'other': other})
 
     def refuse_live_migration(self, instance):
         """Live migration of a guest with virtiofs fails in libvirt."""

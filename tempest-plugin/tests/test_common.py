@@ -63,7 +63,7 @@ class TestDomainXML(testtools.TestCase):
         [fs] = domain_xml.virtiofs_filesystems(share)
         self.assertEqual('scaphandre', fs['tag'])
         self.assertEqual([], domain_xml.check_share(
-            share, 'scaphandre', '/opt/stack/data/nova/domain_meta/shares'))
+            share, 'scaphandre', '/run/nova-domain-meta/shares'))
         self.assertEqual(
             ["0 virtiofs filesystems with target dir 'other', not 1"],
             domain_xml.check_share(share, 'other'))

@@ -166,7 +166,7 @@ class TestPowerMetricsShare(ScenarioTestCase):
 
     def setUp(self):
         super().setUp()
-        self.flags(share_view_dir='/opt/stack/data/nova/domain_meta/shares',
+        self.flags(share_view_dir='/run/nova-domain-meta/shares',
                    share_flavor_extra_specs=['hw:mem_page_size=large'])
         self.flavors = FakeFlavors()
 

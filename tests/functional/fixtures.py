@@ -23,6 +23,8 @@ a connection, as libvirt does.
 """
 
 import collections
+import contextvars
+import errno
 import os
 
 import fixtures
@@ -34,6 +36,9 @@ from nova_domain_meta import metadata
 from nova_domain_meta.metadata import schema
 from nova_domain_meta.metadata import writer
 from nova_domain_meta import privsep
+from nova_domain_meta.share import host as share_host
+from nova_domain_meta.share import linux
+from nova_domain_meta.share import privileged
 from tests import libvirt_checks
 
 METADATA_NAMESPACES = (metadata.NOVA_NS, metadata.DOMAIN_META_NS)
@@ -531,12 +536,17 @@ class PowerMetricsHostFixture(fixtures.Fixture):
       with QEMU 7.2 do (Nova's fake lists neither); ``virtiofs=False``
       lists the filesystem drivers without virtiofs, as for a QEMU built
       without vhost-user-fs.
-    * Privileged helpers run in-process (no privsep daemon), so guest
-      directories are really created and removed under temporary
-      directories; only ``mount``/``umount`` are replaced by a table kept
-      here, and read back through the same mount-table reader the plugin
-      uses.  ``readonly_works=False`` makes every bind come out writable,
-      as on a kernel or container that drops the flag.
+    * The privileged helpers run in-process (no privsep daemon) and do
+      all they do for real under temporary directories (directories
+      created and removed by descriptor, every refusal), except the mount
+      operations, which a table kept here replaces
+      (:class:`FakeMounts`); the plugin reads that table back as its own
+      mount table and as the libvirt daemon's.  Directories are accepted
+      as the test user's (root in CI), as they would be root's.
+      ``readonly_works=False`` makes every bind come out writable, as on
+      a kernel or container that drops the flag; ``daemon_mounts`` (a
+      dict like :attr:`mounts`) gives the libvirt daemon a mount table of
+      its own, as when mounts do not propagate to its namespace.
 
     The real-hypervisor tier proves the real mounts on a real libvirtd.
     """
@@ -546,21 +556,34 @@ class PowerMetricsHostFixture(fixtures.Fixture):
         self.readonly_works = readonly_works
 
     def _setUp(self):
-        #: {mount point: {'source': dir, 'options': set}}
+        #: {mount point: {'source': dir, 'options': set, 'root': (dev, ino)}}
         self.mounts = {}
         #: Every (action, path) on the table, in order.
         self.history = []
+        #: Mount points of the tmpfs the daemon keeps at share_view_dir.
+        self.tmpfs = set()
+        #: Empty views marked immutable (the flag is not really set, so
+        #: the temporary directories stay removable).
+        self.immutable = set()
+        self.daemon_mounts = None
+        #: Every privileged entry point called, with its arguments.
+        self.privileged_calls = []
         self.root = self.useFixture(fixtures.TempDir()).path
         self.useFixture(fixtures.MockPatchObject(
             privsep.sys_admin_pctxt, 'client_mode', False))
+        self.useFixture(fixtures.MockPatchObject(
+            privileged, 'OWNER', os.getuid()))
+        self.useFixture(fixtures.MockPatchObject(
+            privileged, 'MOUNTS', FakeMounts(self)))
         self.useFixture(fixtures.MockPatch(
-            'nova_domain_meta.privsep._bind_mount_readonly',
-            self._bind_mount_readonly))
+            'nova_domain_meta.share.linux.mount_table', self.mount_table))
         self.useFixture(fixtures.MockPatch(
-            'nova_domain_meta.privsep._unmount', self._unmount))
-        self.useFixture(fixtures.MockPatch(
-            'nova_domain_meta.share.host.read_mount_table',
-            self.mount_table))
+            'nova_domain_meta.share.libvirtd.find', self._find_daemon))
+        self._daemon_configuration()
+        for name in ('ensure_guest_directory', 'remove_guest_directory',
+                     'make_view', 'remove_view', 'make_probe_view',
+                     'remove_probe_view', 'prepare_view_root'):
+            self._record_calls(name)
         orig_caps = fakelibvirt.Connection.getDomainCapabilities
         fixture = self
 
@@ -583,33 +606,122 @@ class PowerMetricsHostFixture(fixtures.Fixture):
             fakelibvirt.Connection, 'getDomainCapabilities',
             getDomainCapabilities))
 
+    def _daemon_configuration(self):
+        # Each compute's privileged daemon reads its own nova.conf; here
+        # the computes share one CONF, changed by each start_compute.  So
+        # the in-process "daemon" is given the configuration its compute
+        # started with, for the duration of each call into the host side.
+        configuration = contextvars.ContextVar('daemon_configuration')
+        real = privileged._configuration
+
+        def daemon_configuration():
+            try:
+                return configuration.get()
+            except LookupError:
+                return real()
+
+        self.useFixture(fixtures.MockPatchObject(
+            privileged, '_configuration', daemon_configuration))
+        for method in ('probe', 'prepare', 'release_views', 'remove_data'):
+            self._with_configuration(method, configuration)
+
+    def _with_configuration(self, method, configuration):
+        real = getattr(share_host.HostShares, method)
+
+        def call(host_shares, *args, **kwargs):
+            token = configuration.set((host_shares.shares,
+                                       host_shares.view_dir))
+            try:
+                return real(host_shares, *args, **kwargs)
+            finally:
+                configuration.reset(token)
+
+        self.useFixture(fixtures.MockPatchObject(
+            share_host.HostShares, method, call))
+
+    def _record_calls(self, name):
+        real = getattr(privsep, name)
+
+        def call(*args):
+            self.privileged_calls.append((name,) + args)
+            return real(*args)
+
+        self.useFixture(fixtures.MockPatchObject(privsep, name, call))
+
+    def _find_daemon(self, uri):
+        return ['daemon' if self.daemon_mounts is not None else 'self']
+
     def directory(self, name):
         """A directory under this fixture's temporary root."""
         path = os.path.join(self.root, name)
         os.makedirs(path, exist_ok=True)
         return path
 
-    def mount_table(self):
-        return {target: set(m['options'])
-                for target, m in self.mounts.items()}
-
-    def _bind_mount_readonly(self, source, target):
-        if os.path.islink(source) or not os.path.isdir(source):
-            raise OSError('mount: %s is not a directory' % source)
-        if not os.path.isdir(target):
-            raise OSError('mount: mount point %s does not exist' % target)
-        self.mounts[target] = {
-            'source': source,
-            'options': {'ro' if self.readonly_works else 'rw', 'bind'}}
-        self.history.append(('mount', target))
-
-    def _unmount(self, target):
-        if target not in self.mounts:
-            raise OSError('umount: %s: not mounted' % target)
-        del self.mounts[target]
-        self.history.append(('umount', target))
+    def mount_table(self, pid='self'):
+        mounts = self.mounts
+        if pid == 'daemon':
+            mounts = self.daemon_mounts
+        table = {point: {'rw', 'tmpfs'} for point in self.tmpfs}
+        table.update({target: set(m['options'])
+                      for target, m in mounts.items()})
+        return table
 
     def views_of(self, name):
         """Mount points holding a view for guest ``name``, with sources."""
         return {t: m['source'] for t, m in self.mounts.items()
                 if os.path.basename(os.path.dirname(t)) == name}
+
+
+def _path_of(fd):
+    return os.readlink('/proc/self/fd/%d' % fd)
+
+
+class FakeMounts(linux.Mounts):
+    """The kernel's mount operations, as a table in the fixture.
+
+    Everything that is not about mounts stays real: a symbolic link or a
+    missing entry where a view should be is still found by ``openat2``.
+    """
+
+    def __init__(self, host):
+        self.host = host
+
+    def is_mount_point(self, dir_fd, name):
+        path = os.path.join(_path_of(dir_fd), name)
+        if path in self.host.mounts or path in self.host.tmpfs:
+            return True
+        return super().is_mount_point(dir_fd, name)
+
+    def root_of(self, dir_fd, name):
+        return self.host.mounts[os.path.join(_path_of(dir_fd), name)]['root']
+
+    def is_readonly(self, dir_fd, name):
+        return 'ro' in self.host.mounts[
+            os.path.join(_path_of(dir_fd), name)]['options']
+
+    def bind_readonly(self, source_fd, target_fd):
+        source, target = _path_of(source_fd), _path_of(target_fd)
+        st = os.fstat(source_fd)
+        self.host.mounts[target] = {
+            'source': source, 'root': (st.st_dev, st.st_ino),
+            'options': {'ro' if self.host.readonly_works else 'rw', 'bind'}}
+        self.host.history.append(('mount', target))
+
+    def unmount(self, dir_fd, name):
+        target = os.path.join(_path_of(dir_fd), name)
+        if target not in self.host.mounts:
+            raise OSError(errno.EINVAL, 'umount: %s: not mounted' % target)
+        del self.host.mounts[target]
+        self.host.history.append(('umount', target))
+
+    def is_tmpfs(self, fd):
+        return _path_of(fd) in self.host.tmpfs
+
+    def mount_tmpfs(self, target_fd):
+        self.host.tmpfs.add(_path_of(target_fd))
+        self.host.history.append(('tmpfs', _path_of(target_fd)))
+
+    def set_immutable(self, fd, on):
+        (self.host.immutable.add if on else self.host.immutable.discard)(
+            _path_of(fd))
+        return True

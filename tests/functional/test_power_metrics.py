@@ -469,7 +469,8 @@ class ComputeStartTest(PowerMetricsTestBase):
         self.host.readonly_works = False
         self._start_with({self.share_dir('compute1'): TAG})
         self._assert_no_trait()
-        self.assertIn('is not read-only', self.computes['compute1'].driver
+        self.assertIn('did not come out read-only',
+                      self.computes['compute1'].driver
                       ._power_metrics.unavailable)
         self.assertEqual({}, self.host.mounts, 'the probe left a mount')
 

@@ -23,9 +23,10 @@ the share is faked:
    ``share_view_dir`` point into this test's directory under the private
    daemon's shared tree, so mounts made here reach the daemon's mount
    namespace and virtiofsd.  The privsep entry points run in this process
-   as root (``client_mode = False``) and call the real ``mount`` and
-   ``umount``: the start-up probe, the per-guest directory and read-only
-   view before define, the unmount and removal at delete.  Two servers
+   as root (``client_mode = False``) and make real mounts: the tmpfs at
+   ``share_view_dir`` and the start-up probe, the per-guest directory and
+   read-only view before define, the unmount and removal at delete.  The
+   plugin checks each view in the real daemon's mount namespace.  Two servers
    boot through the API with a flavor ``hw:power_metrics=true``.
 2. **The driver's XML on the real daemon**: both domain XMLs (recorded by
    :class:`~tests.functional.fixtures.DomainRecorder`) are made bootable
@@ -70,14 +71,14 @@ mounts``, ``privileged commands ...``, ``phases``):
 * In the guest the virtiofs mount itself says ``rw``: the refusal comes
   from the host, as ``EROFS`` for all thirteen kinds of change.  The
   host's in-place rewrite shows in the guest within a poll (0.2 s).
-* Nova's delete runs exactly one ``umount <view>`` per guest, never
-  ``--lazy``, even for the guest still running when Nova destroyed it:
+* Nova's delete makes exactly one unmount of ``<view>`` per guest, never
+  a lazy one, even for the guest still running when Nova destroyed it:
   libvirt has stopped virtiofsd by the time ``virDomainDestroy`` returns.
 * The view is made with Linux's new mount API (a detached copy, made
   read-only, then attached), so no writable copy of a guest directory
-  ever appears in libvirtd's namespace; the test checks libvirtd's mount
-  table holds nothing under the work directory but the two read-only
-  views while the guests run, and nothing at all after the deletes.
+  ever appears in libvirtd's namespace; after the deletes, libvirtd's
+  mount table and ours hold nothing below ``share_view_dir`` but its
+  empty tmpfs.
 
 Domain capabilities: Nova's fake lists neither virtiofs nor memfd, and the
 plugin refuses to share without them.  Instead of the hand-written
@@ -95,7 +96,6 @@ import os
 import subprocess
 import sys
 import time
-import types
 import unittest
 
 import fixtures
@@ -103,10 +103,12 @@ import libvirt
 from lxml import etree
 from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.virt.libvirt import host as nova_host
-from oslo_concurrency import processutils
 from testtools import content
 
 from nova_domain_meta import privsep
+from nova_domain_meta.share import libvirtd
+from nova_domain_meta.share import linux
+from nova_domain_meta.share import privileged
 from nova_domain_meta.share import request
 from nova_domain_meta.share import service as share_service
 from tests.functional import base as functional_base
@@ -139,10 +141,9 @@ WRITES = collections.OrderedDict([
     ('fifo', 'mkfifo $M/fifo'),
 ])
 
-#: The guest's side.  %(neighbour)s is the other guest's domain name,
-#: %(neighbour_value)s what the host wrote for it.
-GUEST_SCRIPT = '''
-M=%(mount)s
+#: Shell: ``attempt WHAT COMMAND`` reports whether COMMAND changed the
+#: share (``write WHAT succeeded`` / ``write WHAT failed: <error>``).
+ATTEMPT = '''
 attempt() {
     what=$1; shift
     if eval "$@" </dev/null 2>/tmp/err; then
@@ -151,6 +152,12 @@ attempt() {
         result write $what failed: $(cat /tmp/err)
     fi
 }
+'''
+
+#: The guest's side.  %(neighbour)s is the other guest's domain name,
+#: %(neighbour_value)s what the host wrote for it.
+GUEST_SCRIPT = ATTEMPT + '''
+M=%(mount)s
 mkdir -p $M
 if mount -t virtiofs %(tag)s $M 2>/tmp/err; then
     result mount ok
@@ -209,6 +216,14 @@ def mount_lines(under, pid='self'):
     return found
 
 
+def unmount_below(under):
+    """Unmount everything mounted below ``under`` here, deepest first."""
+    for line in reversed(mount_lines(under)):
+        point = line.split()[4]
+        if subprocess.run(['umount', point]).returncode:
+            subprocess.run(['umount', '--lazy', point])
+
+
 def mount_options(lines, point):
     """The per-mount options of mount point ``point`` in ``lines``."""
     for line in lines:
@@ -251,10 +266,12 @@ class PowerMetricsScenario(functional_base.DomainMetaTestBase):
         self.useFixture(fixtures.MockPatchObject(
             privsep.sys_admin_pctxt, 'client_mode', False))
         self.privileged = []
-        self.useFixture(fixtures.MockPatch(
-            'nova_domain_meta.privsep.processutils', types.SimpleNamespace(
-                execute=self._recording_execute,
-                ProcessExecutionError=processutils.ProcessExecutionError)))
+        self._record_mount_operations()
+        # The plugin checks the views in the real daemon's mount namespace
+        # (Nova here talks to its fake libvirt, not to that daemon).
+        real_sockets = libvirtd.sockets_of(plan['uri'])
+        self.useFixture(fixtures.MockPatchObject(
+            libvirtd, 'sockets_of', lambda uri: real_sockets))
         self._graft_real_capabilities(plan['domcaps'])
         self._destroy_real_domains_too(plan['conn'])
         self.flags(share_local_fs={plan['share_dir']: TAG},
@@ -265,15 +282,36 @@ class PowerMetricsScenario(functional_base.DomainMetaTestBase):
             name='real.pm', memory_mb=256, vcpu=1, disk=1, ephemeral=0,
             extra_spec={request.EXTRA_SPEC: 'true'})
 
-    def _recording_execute(self, *cmd, **kwargs):
-        try:
-            out = processutils.execute(*cmd, **kwargs)
-        except processutils.ProcessExecutionError as e:
-            self.privileged.append('%s -> exit %s: %s' % (
-                ' '.join(cmd), e.exit_code, (e.stderr or '').strip()))
-            raise
-        self.privileged.append('%s -> ok' % ' '.join(cmd))
-        return out
+    def _record_mount_operations(self):
+        """Record every mount and unmount the privileged helpers make."""
+        mounts = privileged.MOUNTS
+        real = {name: getattr(mounts, name)
+                for name in ('bind_readonly', 'mount_tmpfs')}
+        umount_entry = linux.umount_entry
+
+        def path(fd, *name):
+            return os.path.join(os.readlink('/proc/self/fd/%d' % fd), *name)
+
+        def bind_readonly(source_fd, target_fd):
+            self.privileged.append('bind read-only %s on %s' % (
+                path(source_fd), path(target_fd)))
+            return real['bind_readonly'](source_fd, target_fd)
+
+        def mount_tmpfs(target_fd):
+            self.privileged.append('tmpfs on %s' % path(target_fd))
+            return real['mount_tmpfs'](target_fd)
+
+        def unmount(dir_fd, name, detach=False):
+            self.privileged.append('umount%s %s' % (
+                ' --lazy' if detach else '', path(dir_fd, name)))
+            return umount_entry(dir_fd, name, detach=detach)
+
+        for name, function in (('bind_readonly', bind_readonly),
+                               ('mount_tmpfs', mount_tmpfs)):
+            self.useFixture(fixtures.MockPatchObject(mounts, name,
+                                                     function))
+        self.useFixture(fixtures.MockPatchObject(linux, 'umount_entry',
+                                                 unmount))
 
     def _graft_real_capabilities(self, real_xml):
         # The real daemon's own capability elements, not a hand-written
@@ -378,10 +416,7 @@ class PowerMetricsShareRealTest(base.RealLibvirtTestCase):
 
     def _unmount_leftovers(self):
         self._remove_domains()
-        for line in reversed(mount_lines(self.workdir)):
-            point = line.split()[4]
-            if subprocess.run(['umount', point]).returncode:
-                subprocess.run(['umount', '--lazy', point])
+        unmount_below(self.workdir)
 
     def text(self, name, lines):
         self.addDetail(name, content.text_content(
@@ -401,15 +436,17 @@ class PowerMetricsShareRealTest(base.RealLibvirtTestCase):
         _PLAN.clear()
         _PLAN.update(domcaps=domcaps, conn=self.conn,
                      share_dir=self.share_dir, view_dir=self.view_dir,
-                     on_real_daemon=self.on_real_daemon)
+                     uri=self.daemon.uri, on_real_daemon=self.on_real_daemon)
         self.phases.mark('start')
         seconds = run_scenario()
         self.text('scenario', 'whole scenario, real boots included: %.2f s'
                   % seconds)
 
-        # Nothing of either guest is left, here or in the daemon.
-        self.assertEqual([], mount_lines(self.view_dir))
-        self.assertEqual([], self.libvirtd_mounts())
+        # Nothing of either guest is left, here or in the daemon: only
+        # the (empty) tmpfs that holds the views.
+        for lines in (mount_lines(self.view_dir), self.libvirtd_mounts()):
+            self.assertEqual([self.view_dir],
+                             [line.split()[4] for line in lines])
         self.assertEqual([], os.listdir(self.share_dir))
         self.assertEqual([], os.listdir(self.view_dir))
 
@@ -421,13 +458,14 @@ class PowerMetricsShareRealTest(base.RealLibvirtTestCase):
                         request.TRAIT)
         self.assertEqual(['bind mount'], _RESULT['mechanisms'])
         self.text('privileged commands at start', _RESULT['startup_commands'])
-        # The start-up probe made one read-only view with the kernel's
-        # mount API (no mount(8) run) and removed it with umount(8).
-        self.assertEqual([], [c for c in _RESULT['startup_commands']
-                              if c.startswith('mount ')])
-        self.assertEqual(1, len([c for c in _RESULT['startup_commands']
-                                 if c.startswith('umount ') and
-                                 '.probe-view' in c]))
+        # The start-up probe mounted the tmpfs that holds the views, made
+        # one read-only view in it, checked it here and in libvirtd's
+        # mount namespace, and removed it.
+        probe = os.path.join(self.view_dir, '.probe')
+        self.assertEqual([
+            'tmpfs on %s' % self.view_dir,
+            'bind read-only %s/source on %s/view' % (probe, probe),
+            'umount %s/view' % probe], _RESULT['startup_commands'])
         a, b = guests
         neighbour = {a.name: b, b.name: a}
         for guest in guests:
@@ -586,7 +624,7 @@ class PowerMetricsShareRealTest(base.RealLibvirtTestCase):
         self.phases.mark('nova deleted guest %s' % guest.label)
         commands = scenario.privileged[before:]
         self.text('privileged commands deleting %s' % guest.label, commands)
-        self.assertEqual(['umount %s -> ok' % views[guest.name]], commands)
+        self.assertEqual(['umount %s' % views[guest.name]], commands)
         self.assertEqual([], mount_lines(os.path.join(self.view_dir,
                                                       guest.name)))
         self.assertEqual([], mount_lines(

@@ -284,7 +284,7 @@ class TestPostConfig(DevstackPluginTestCase):
         self.assertEqual(1, len(shares))
         self.assertEqual({self.share_dir: 'scaphandre'},
                          json.loads(shares[0]))
-        # The option's own default ($state_path/domain_meta/shares) holds.
+        # The option's own default (/run/nova-domain-meta/shares) holds.
         self.assertNotIn('share_view_dir', conf['domain_meta'])
         self.assertEqual(
             ['nova.scheduler.filters.all_filters',
@@ -582,9 +582,8 @@ class TestTestConfig(DevstackPluginTestCase):
         self.assertEqual(['True'], group['enabled'])
         self.assertEqual(['True'], group['power_metrics'])
         self.assertEqual(['scaphandre'], group['mount_tag'])
-        self.assertEqual(
-            [os.path.join(self.state_path, 'domain_meta', 'shares')],
-            group['share_view_dir'])
+        self.assertEqual(['/run/nova-domain-meta/shares'],
+                         group['share_view_dir'])
         self.assertEqual(['virsh -r -c qemu:///system dumpxml {domain}'],
                          group['domain_xml_command'])
 
@@ -596,12 +595,13 @@ class TestTestConfig(DevstackPluginTestCase):
 class TestUnstackAndClean(DevstackPluginTestCase):
 
     def write_mounts(self):
-        view = os.path.join(self.state_path, 'domain_meta', 'shares')
+        view = '/run/nova-domain-meta/shares'
         mounts = os.path.join(self.tmp, 'mounts')
         with open(mounts, 'w') as f:
             f.write('/dev/sda1 / ext4 rw 0 0\n'
-                    '/dev/sda1 %(v)s/instance-00000001 ext4 ro 0 0\n'
-                    '/dev/sda1 %(v)s/instance-00000001/sub ext4 ro 0 0\n'
+                    'nova-domain-meta %(v)s tmpfs rw 0 0\n'
+                    '/dev/sda1 %(v)s/instance-00000001/scaphandre ext4 ro '
+                    '0 0\n'
                     '/dev/sda1 %(v)sx/other ext4 ro 0 0\n' % {'v': view})
         self.env['_NDM_MOUNTS_FILE'] = mounts
         return view
@@ -610,8 +610,8 @@ class TestUnstackAndClean(DevstackPluginTestCase):
         view = self.write_mounts()
         self.run_plugin('unstack')
         self.assertEqual(
-            ['sudo umount %s/instance-00000001/sub' % view,
-             'sudo umount %s/instance-00000001' % view],
+            ['sudo umount %s/instance-00000001/scaphandre' % view,
+             'sudo umount %s' % view],
             self.calls())
 
     def test_clean(self):

@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from unittest import mock
 
+import fixtures
 from lxml import etree
 from nova.api.validation.extra_specs import base as validators
 from nova import exception
@@ -25,7 +26,9 @@ from nova.virt.libvirt import config as vconfig
 from nova_domain_meta import extra_specs
 from nova_domain_meta import privsep
 from nova_domain_meta.share import host as share_host
+from nova_domain_meta.share import linux
 from nova_domain_meta.share import mapping
+from nova_domain_meta.share import privileged
 from nova_domain_meta.share import request
 from nova_domain_meta.share import service
 from nova_domain_meta.share import vconfig as share_vconfig
@@ -146,63 +149,105 @@ class SharedMemoryTest(base.TestCase):
 
 
 class PrivilegedHelpersTest(base.TestCase):
-    """The checks the privileged daemon makes on what it is asked."""
+    """The checks the privileged daemon makes on what it is asked.
+
+    Run in-process on temporary directories, accepted as the test user's
+    (the daemon wants root's).  The real tier attacks every entry point
+    as root, with mounts (tests/real/test_privileged_real.py).
+    """
 
     def setUp(self):
         super().setUp()
         self.base_dir = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.base_dir)
+        self.useFixture(fixtures.MockPatchObject(privileged, 'OWNER',
+                                                 os.getuid()))
+        self.flags(share_local_fs={self.base_dir: 'tag'},
+                   share_view_dir=self.base_dir + '-views')
+
+    def flags(self, **kwargs):
+        for name, value in kwargs.items():
+            self.conf.config(**{name: value, 'group': 'domain_meta'})
 
     def test_names_must_be_one_plain_entry(self):
-        for name in ('', '.', '..', 'a/b', '../x', 'a\0b', None):
+        for name in ('', '.', '..', 'a/b', '../x', 'a\0b', None, '.hidden',
+                     'x' * 256):
             self.assertRaises(privsep.UnsafePath, privsep.check_name, name)
         self.assertEqual('instance-0000002a',
                          privsep.check_name('instance-0000002a'))
 
     def test_guest_directory_created_once(self):
-        path = privsep._ensure_guest_directory(self.base_dir, 'guest')
+        path = privileged.ensure_guest_directory(self.base_dir, 'guest')
         self.assertTrue(os.path.isdir(path))
-        self.assertEqual(path,
-                         privsep._ensure_guest_directory(self.base_dir,
-                                                         'guest'))
+        self.assertEqual(path, privileged.ensure_guest_directory(
+            self.base_dir, 'guest'))
+
+    def test_only_a_configured_directory(self):
+        other = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, other)
+        os.mkdir(os.path.join(other, 'victim'))
+        for base_dir in (other, self.base_dir + '/', '/'):
+            for call in (privileged.ensure_guest_directory,
+                         privileged.remove_guest_directory):
+                self.assertRaises(privsep.UnsafePath, call, base_dir,
+                                  'victim')
+        self.assertTrue(os.path.isdir(os.path.join(other, 'victim')))
 
     def test_planted_symlink_is_refused(self):
         elsewhere = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, elsewhere)
         os.symlink(elsewhere, os.path.join(self.base_dir, 'guest'))
-        self.assertRaises(privsep.UnsafePath,
-                          privsep._ensure_guest_directory, self.base_dir,
-                          'guest')
-        self.assertRaises(privsep.UnsafePath,
-                          privsep._remove_guest_directory, self.base_dir,
-                          'guest')
+        for call in (privileged.ensure_guest_directory,
+                     privileged.remove_guest_directory):
+            e = self.assertRaises(privsep.UnsafePath, call, self.base_dir,
+                                  'guest')
+            self.assertIn('symbolic link', str(e))
         self.assertTrue(os.path.isdir(elsewhere))
 
     def test_removal_does_not_follow_links_inside(self):
         elsewhere = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, elsewhere)
         open(os.path.join(elsewhere, 'precious'), 'w').close()
-        guest = privsep._ensure_guest_directory(self.base_dir, 'guest')
+        guest = privileged.ensure_guest_directory(self.base_dir, 'guest')
+        os.makedirs(os.path.join(guest, 'intel-rapl:0'))
         os.symlink(elsewhere, os.path.join(guest, 'link'))
-        self.assertTrue(privsep._remove_guest_directory(self.base_dir,
-                                                        'guest'))
+        self.assertTrue(privileged.remove_guest_directory(self.base_dir,
+                                                          'guest'))
         self.assertFalse(os.path.lexists(guest))
         self.assertTrue(os.path.exists(os.path.join(elsewhere, 'precious')))
-        self.assertFalse(privsep._remove_guest_directory(self.base_dir,
-                                                         'guest'))
+        self.assertFalse(privileged.remove_guest_directory(self.base_dir,
+                                                           'guest'))
 
-    def test_base_directory_must_not_be_a_link(self):
+    def test_another_owner_is_refused(self):
+        os.mkdir(os.path.join(self.base_dir, 'guest'))
+        self.useFixture(fixtures.MockPatchObject(privileged, 'OWNER',
+                                                 os.getuid() + 1))
+        e = self.assertRaises(privsep.UnsafePath,
+                              privileged.ensure_guest_directory,
+                              self.base_dir, 'guest')
+        self.assertIn('owned by uid %d' % os.getuid(), str(e))
+
+    def test_shared_directory_through_a_link_is_refused(self):
         link = self.base_dir + '-link'
         os.symlink(self.base_dir, link)
         self.addCleanup(os.unlink, link)
-        self.assertRaises(OSError, privsep._ensure_guest_directory, link,
-                          'guest')
+        self.flags(share_local_fs={link: 'tag'})
+        self.assertRaises(privsep.UnsafePath,
+                          privileged.ensure_guest_directory, link, 'guest')
+        self.assertEqual([], os.listdir(self.base_dir))
+
+    def test_nothing_without_shares_configured(self):
+        self.flags(share_local_fs={})
+        e = self.assertRaises(privsep.UnsafePath,
+                              privileged.ensure_guest_directory,
+                              self.base_dir, 'guest')
+        self.assertIn('share_local_fs is not set', str(e))
 
     def test_mount_table_unescapes_mount_points(self):
         line = ('36 35 98:0 /mnt1 /var/lib/a\\040b rw,noatime shared:1 '
                 '- ext3 /dev/root rw\n')
         with mock.patch('builtins.open', mock.mock_open(read_data=line)):
-            table = privsep.read_mount_table()
+            table = linux.mount_table()
         self.assertEqual({'/var/lib/a b': {'rw', 'noatime'}}, table)
 
 
@@ -211,20 +256,45 @@ class HostSharesTest(base.TestCase):
     def test_paths_of_a_guest(self):
         host = share_host.HostShares(
             [mapping.Share('/var/lib/libvirt/scaphandre', 'scaphandre')],
-            '/var/lib/nova/domain_meta/shares')
+            '/run/nova-domain-meta/shares', 'qemu:///system')
         share = host.shares[0]
         self.assertEqual('/var/lib/libvirt/scaphandre/instance-00000034',
                          host.guest_directory(share, 'instance-00000034'))
         self.assertEqual(
-            '/var/lib/nova/domain_meta/shares/instance-00000034/scaphandre',
+            '/run/nova-domain-meta/shares/instance-00000034/scaphandre',
             host.source(share, 'instance-00000034'))
         host.bind_views = False
         self.assertEqual('/var/lib/libvirt/scaphandre/instance-00000034',
                          host.source(share, 'instance-00000034'))
-        self.assertRaises(privsep.UnsafePath, host.source, share, '../x')
+        e = self.assertRaises(share_host.UnsafeShare, host.source, share,
+                              '../x')
+        self.assertIsInstance(e, exception.InvalidInput)
+        self.assertIn('Refusing the power-metrics share', str(e))
 
-    def test_readonly_needs_the_mount_itself(self):
-        table = {'/v/a/t': {'ro', 'relatime'}, '/v/b/t': {'rw'}}
-        self.assertTrue(share_host.is_readonly_mount('/v/a/t/', table))
-        self.assertFalse(share_host.is_readonly_mount('/v/b/t', table))
-        self.assertFalse(share_host.is_readonly_mount('/v/a', table))
+    def _problems(self, ours, daemons):
+        tables = {'self': ours}
+        tables.update(daemons)
+        self.useFixture(fixtures.MockPatch(
+            'nova_domain_meta.share.linux.mount_table',
+            lambda pid='self': tables[pid]))
+        self.useFixture(fixtures.MockPatch(
+            'nova_domain_meta.share.libvirtd.find',
+            return_value=sorted(daemons)))
+        return share_host.readonly_problems(['/v/a/t', '/v/b/t/'],
+                                            'qemu:///system')
+
+    def test_read_only_mounts_here_and_in_the_daemon(self):
+        table = {'/v/a/t': {'ro', 'relatime'}, '/v/b/t': {'ro'}}
+        self.assertEqual([], self._problems(table, {4242: table}))
+
+    def test_the_path_itself_must_be_a_read_only_mount(self):
+        problems = self._problems({'/v/a/t': {'rw'}, '/v/b': {'ro'}}, {})
+        self.assertEqual(['/v/a/t is not a read-only mount',
+                          '/v/b/t/ is not a read-only mount'], problems)
+
+    def test_missing_in_the_daemon_namespace(self):
+        table = {'/v/a/t': {'ro'}, '/v/b/t': {'ro'}}
+        problems = self._problems(table, {4242: {'/v/a/t': {'ro'}}})
+        self.assertEqual(1, len(problems))
+        self.assertIn('libvirt daemon (pid 4242) does not see the '
+                      'read-only mount /v/b/t/', problems[0])
