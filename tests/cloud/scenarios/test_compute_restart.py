@@ -69,8 +69,10 @@ class ComputeRestartTest(base.ScenarioTest):
             self.restart_compute()
 
     def test_restart_then_host_reboot(self):
-        self.addCleanup(self.compute_running_again)
         server = self.boot('restart', flavor='ndm.power')
+        # Runs before the server's own clean-up (last added, first run):
+        # deleting it needs nova-compute up.
+        self.addCleanup(self.compute_running_again)
         self.assert_share_read_only(server['id'],
                                     self.console_report(server['id']))
         name = server['OS-EXT-SRV-ATTR:instance_name']
@@ -92,11 +94,14 @@ class ComputeRestartTest(base.ScenarioTest):
         self.virsh('destroy', name)
         view_dir = self.facts['devstack_env'][
             'NOVA_DOMAIN_META_SHARE_VIEW_DIR']
-        # Unmounted in the tier's namespace, libvirtd's follows (a slave).
-        points = {point for _ns, point in self.views()}
-        for point in sorted(points, key=len, reverse=True):
-            if point.startswith(view_dir + '/'):
-                subprocess.run(['umount', point], check=False)
+        # Each view, then the tmpfs holding them (a reboot takes it away
+        # too), in every mount namespace that has them: the tier's, and
+        # libvirtd's, where the privileged daemon makes them.
+        pids = base.mount_namespaces()
+        for ns, point in sorted(self.views(), key=lambda v: -len(v[1])):
+            if point == view_dir or point.startswith(view_dir + '/'):
+                subprocess.run(['nsenter', '--mount=/proc/%d/ns/mnt'
+                                % pids[ns], 'umount', point], check=False)
         self.assertEqual([], self.views())
 
         ini.update(nova.COMPUTE_CONF, 'DEFAULT',
